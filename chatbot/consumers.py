@@ -1,0 +1,187 @@
+"""The widget's websocket: validate a frame, check access, persist, hand on. No bot logic."""
+import asyncio
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chatbot import actions
+from chatbot.frames import FrameError, Limits, parse_frame
+from chatbot.locks import LockTimeout
+from chatbot.models import Conversation
+from chatbot.rate_limit import SlidingWindow, hit_visitor_message_limit
+from chatbot.tokens import ExpiredToken, InvalidToken
+from chatbot.turns import answer_unanswered_messages
+from chatbot.visitor_access import VisitorSession, admit_visitor
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_TOKEN = 4401
+CLOSE_NO_HELLO = 4408
+REPLAY_BATCH = 500
+
+
+def conversation_group(conversation_id: object) -> str:
+    """Return the channel-layer group of everyone watching a conversation."""
+    return f"conversation.{conversation_id}"
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One visitor socket. The channel layer only notifies; the database carries delivery."""
+
+    async def connect(self) -> None:
+        self.session: VisitorSession | None = None
+        self.limits = Limits(settings.CHAT_MAX_FRAME_BYTES, settings.CHAT_MAX_MESSAGE_CHARS)
+        # Any frame counts here; messages also count against the visitor's own limit.
+        self.frame_budget = SlidingWindow(
+            max(60, 3 * settings.CHAT_RATE_LIMIT_MESSAGES), settings.CHAT_RATE_LIMIT_WINDOW_SECONDS
+        )
+        self.turn_requested = asyncio.Event()
+        self.turn_worker: asyncio.Task | None = None
+        self.is_closed = False
+        await self.accept()
+        self.hello_deadline = asyncio.get_running_loop().call_later(
+            settings.CHAT_HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._close_without_hello())
+        )
+
+    async def disconnect(self, code: int) -> None:
+        self.is_closed = True
+        self.hello_deadline.cancel()
+        if self.turn_worker is not None:
+            # A turn under way is finished and committed, not cut off: its reply is
+            # then waiting for the visitor's next connection.
+            self.turn_requested.set()
+            await asyncio.wait([self.turn_worker], timeout=settings.CHAT_LOCK_TIMEOUT_SECONDS)
+            self.turn_worker.cancel()
+        if self.session is not None:
+            await self.channel_layer.group_discard(
+                conversation_group(self.session.conversation_id), self.channel_name
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            retry_after = self.frame_budget.hit()
+            if retry_after is not None:
+                raise FrameError("rate_limited", "Too many frames; slow down.", retry_after=retry_after)
+            frame = parse_frame(text_data, bytes_data, self.limits)
+            if self.session is None and frame["type"] not in ("hello", "ping"):
+                raise FrameError("not_ready", "Send 'hello' first.")
+            await getattr(self, f"on_{frame['type']}")(frame)
+        except FrameError as error:
+            await self.send_frame(error.as_frame())
+
+    async def on_hello(self, frame: dict) -> None:
+        if self.session is not None:
+            raise FrameError("already_connected", "This socket already said hello.")
+        try:
+            session = await database_sync_to_async(admit_visitor)(frame["token"])
+        except (InvalidToken, ExpiredToken) as error:
+            code, message = (
+                ("token_expired", "Your chat session has expired; start a new one.")
+                if isinstance(error, ExpiredToken)
+                else ("invalid_token", "This chat token was not issued by this server.")
+            )
+            await self.send_frame({"type": "error", "code": code, "message": message})
+            await self.close(code=CLOSE_BAD_TOKEN)
+            return
+        self.session = session
+        self.hello_deadline.cancel()
+        # Join before replaying, so nothing committed in between is missed.
+        await self.channel_layer.group_add(conversation_group(session.conversation_id), self.channel_name)
+        await self.send_frame(
+            {
+                "type": "welcome",
+                "token": session.token,
+                "conversation_id": str(session.conversation_id),
+                "last_seq": session.last_seq,
+                "limits": {"max_message_chars": self.limits.max_message_chars},
+            }
+        )
+        await self.replay(frame["last_seq"])
+        self.turn_worker = asyncio.create_task(self._answer_turns())
+        # A turn cut short by a crash or a closed tab is answered now.
+        self.turn_requested.set()
+
+    async def on_message(self, frame: dict) -> None:
+        retry_after = await hit_visitor_message_limit(self.session.visitor_id)
+        if retry_after is not None:
+            raise FrameError(
+                "rate_limited",
+                "Too many messages; wait a moment.",
+                client_id=frame["client_id"],
+                retry_after=retry_after,
+            )
+        event, is_duplicate = await database_sync_to_async(actions.record_visitor_message)(
+            self.session.conversation_id, frame["client_id"], frame["text"]
+        )
+        await self.send_frame(
+            {"type": "ack", "client_id": event.client_id, "seq": event.seq, "duplicate": is_duplicate}
+        )
+        if not is_duplicate:
+            await self.publish(event.as_frame())
+        self.turn_requested.set()
+
+    async def on_resume(self, frame: dict) -> None:
+        await self.replay(frame["last_seq"])
+
+    async def on_typing(self, frame: dict) -> None:
+        await self._broadcast({"type": "typing", "author": "visitor", "is_typing": frame["is_typing"]})
+
+    async def on_ping(self, frame: dict) -> None:
+        await self.send_frame({"type": "pong"})
+
+    async def replay(self, after_seq: int) -> None:
+        """Send every stored event after `after_seq`, in order, then `synced`."""
+        last_sent = after_seq
+        while True:
+            batch = await self._load_events(after_seq=last_sent)
+            for event_frame in batch:
+                await self.send_frame(event_frame)
+                last_sent = event_frame["seq"]
+            if len(batch) < REPLAY_BATCH:
+                break
+        await self.send_frame({"type": "synced", "last_seq": last_sent})
+
+    @database_sync_to_async
+    def _load_events(self, after_seq: int) -> list[dict]:
+        conversation = Conversation(pk=self.session.conversation_id)
+        return [event.as_frame() for event in conversation.events_after(after_seq)[:REPLAY_BATCH]]
+
+    async def publish(self, frame: dict) -> None:
+        """Send a frame to this socket and to every other socket on the conversation."""
+        if not self.is_closed:
+            await self.send_frame(frame)
+        await self._broadcast(frame)
+
+    async def _broadcast(self, frame: dict) -> None:
+        await self.channel_layer.group_send(
+            conversation_group(self.session.conversation_id),
+            {"type": "conversation.frame", "frame": frame, "origin": self.channel_name},
+        )
+
+    async def conversation_frame(self, message: dict) -> None:
+        """Forward a frame another socket published on this conversation."""
+        if message["origin"] != self.channel_name:
+            await self.send_frame(message["frame"])
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    async def _answer_turns(self) -> None:
+        while not self.is_closed:
+            await self.turn_requested.wait()
+            self.turn_requested.clear()
+            try:
+                await answer_unanswered_messages(self.session.conversation_id, self)
+            except LockTimeout:
+                logger.warning("Conversation %s stayed locked", self.session.conversation_id)
+                self.turn_requested.set()
+            except Exception:
+                logger.exception("Answering conversation %s failed", self.session.conversation_id)
+
+    async def _close_without_hello(self) -> None:
+        if self.session is None:
+            await self.send_frame({"type": "error", "code": "not_ready", "message": "No 'hello' received in time."})
+            await self.close(code=CLOSE_NO_HELLO)

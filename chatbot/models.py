@@ -1,0 +1,115 @@
+"""Visitors, their conversations, and each conversation's append-only event log."""
+import uuid
+
+from django.db import models
+
+
+class Visitor(models.Model):
+    """A person chatting through the widget, known only by their signed token."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"visitor {self.id}"
+
+
+class Conversation(models.Model):
+    """One visitor's conversation; its events are the source of truth."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # The sequence number of the newest event; bumped in the same transaction as the insert.
+    last_seq = models.PositiveIntegerField(default=0)
+    # The dialogue state after the newest completed turn.
+    state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["visitor", "status"])]
+
+    def __str__(self) -> str:
+        return f"conversation {self.id}"
+
+    def events_after(self, seq: int) -> models.QuerySet["Event"]:
+        """Return the events with a sequence number above `seq`, oldest first."""
+        return self.events.filter(seq__gt=seq).order_by("seq")
+
+    def unanswered_messages(self) -> models.QuerySet["Event"]:
+        """Return the visitor messages that no completed turn has answered yet."""
+        return self.events.filter(
+            author=Event.Author.VISITOR, kind=Event.MESSAGE, turn__isnull=True
+        ).order_by("seq")
+
+
+class Event(models.Model):
+    """One entry in a conversation's log: a message or a system event. Never updated."""
+
+    MESSAGE = "message"
+
+    class Author(models.TextChoices):
+        VISITOR = "visitor"
+        BOT = "bot"
+        AGENT = "agent"
+        SYSTEM = "system"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40, default=MESSAGE)
+    author = models.CharField(max_length=16, choices=Author.choices)
+    text = models.TextField(blank=True, default="")
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="event_unique_seq"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="event_unique_client_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.author} {self.kind}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Events are append-only; append a new event instead.")
+        super().save(*args, **kwargs)
+
+    def as_frame(self) -> dict:
+        """Return the event as the protocol's `event` frame."""
+        frame = {
+            "type": "event",
+            "seq": self.seq,
+            "kind": self.kind,
+            "author": self.author,
+            "text": self.text,
+            "client_id": self.client_id,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        if self.data:
+            frame["data"] = self.data
+        return frame
+
+
+class Turn(models.Model):
+    """The bot's handling of one visitor message, with the dialogue state it left."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    visitor_event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="turn")
+    state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"turn for #{self.visitor_event.seq}"

@@ -1,0 +1,1222 @@
+/*
+ * Website chat widget.
+ *
+ * Embed with one tag:
+ *   <script src="https://SERVER/static/chatbot/widget.js" data-server="https://SERVER"
+ *           data-title="Support" data-color="#0a5c5a" data-lang="en" defer></script>
+ *
+ * Speaks the websocket protocol described in docs/protocol.md. Plain JavaScript, no build
+ * step, no external requests besides its own stylesheet and websocket. Message text is only
+ * ever written with text nodes, never parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  if (window.ChatWidget) {
+    return; // Included twice: the first copy owns the page.
+  }
+
+  var STRINGS = {
+    en: {
+      open: "Open chat",
+      close: "Close chat",
+      placeholder: "Type your message…",
+      inputLabel: "Message",
+      send: "Send",
+      connecting: "Connecting…",
+      reconnecting: "Connection lost. Reconnecting…",
+      offline: "You are offline. Messages will be sent when you are back online.",
+      typing: "typing…",
+      unread: { one: "{n} unread message", other: "{n} unread messages" },
+      messages: "Messages",
+      greeting: "Hello! How can we help you today?",
+      you: "You",
+      bot: "Assistant",
+      agent: "Agent",
+      system: "Notice",
+      sending: "Sending…",
+      delivered: "Delivered",
+      failed: "Not sent",
+      counter: "{n} / {max}",
+      tooLong: "Your message is {n} characters too long.",
+      rateLimited: "You are sending messages quickly. Your message will be sent in a moment.",
+      errorGeneric: "Something went wrong. Please try again.",
+      sessionExpired: "Your chat session has ended. A new conversation has started.",
+      dismiss: "Dismiss"
+    },
+    de: {
+      open: "Chat öffnen",
+      close: "Chat schließen",
+      placeholder: "Nachricht eingeben…",
+      inputLabel: "Nachricht",
+      send: "Senden",
+      connecting: "Verbindung wird hergestellt…",
+      reconnecting: "Verbindung unterbrochen. Neuer Versuch…",
+      offline: "Sie sind offline. Nachrichten werden gesendet, sobald Sie wieder online sind.",
+      typing: "schreibt…",
+      unread: { one: "{n} ungelesene Nachricht", other: "{n} ungelesene Nachrichten" },
+      messages: "Nachrichten",
+      greeting: "Hallo! Wie können wir Ihnen heute helfen?",
+      you: "Sie",
+      bot: "Assistent",
+      agent: "Mitarbeiter",
+      system: "Hinweis",
+      sending: "Wird gesendet…",
+      delivered: "Zugestellt",
+      failed: "Nicht gesendet",
+      counter: "{n} / {max}",
+      tooLong: "Ihre Nachricht ist {n} Zeichen zu lang.",
+      rateLimited: "Sie senden sehr schnell. Ihre Nachricht wird gleich gesendet.",
+      errorGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+      sessionExpired: "Ihre Chat-Sitzung ist abgelaufen. Ein neues Gespräch wurde begonnen.",
+      dismiss: "Schließen"
+    },
+    fr: {
+      open: "Ouvrir le chat",
+      close: "Fermer le chat",
+      placeholder: "Écrivez votre message…",
+      inputLabel: "Message",
+      send: "Envoyer",
+      connecting: "Connexion…",
+      reconnecting: "Connexion perdue. Reconnexion…",
+      offline: "Vous êtes hors ligne. Vos messages partiront dès le retour de la connexion.",
+      typing: "écrit…",
+      unread: { one: "{n} message non lu", other: "{n} messages non lus" },
+      messages: "Messages",
+      greeting: "Bonjour ! Comment pouvons-nous vous aider ?",
+      you: "Vous",
+      bot: "Assistant",
+      agent: "Conseiller",
+      system: "Information",
+      sending: "Envoi…",
+      delivered: "Remis",
+      failed: "Non envoyé",
+      counter: "{n} / {max}",
+      tooLong: "Votre message a {n} caractères de trop.",
+      rateLimited: "Vous écrivez très vite. Votre message partira dans un instant.",
+      errorGeneric: "Une erreur est survenue. Veuillez réessayer.",
+      sessionExpired: "Votre session de chat a expiré. Une nouvelle conversation a commencé.",
+      dismiss: "Fermer"
+    },
+    es: {
+      open: "Abrir chat",
+      close: "Cerrar chat",
+      placeholder: "Escriba su mensaje…",
+      inputLabel: "Mensaje",
+      send: "Enviar",
+      connecting: "Conectando…",
+      reconnecting: "Conexión perdida. Reconectando…",
+      offline: "Está sin conexión. Los mensajes se enviarán cuando vuelva la conexión.",
+      typing: "escribiendo…",
+      unread: { one: "{n} mensaje sin leer", other: "{n} mensajes sin leer" },
+      messages: "Mensajes",
+      greeting: "¡Hola! ¿En qué podemos ayudarle hoy?",
+      you: "Usted",
+      bot: "Asistente",
+      agent: "Agente",
+      system: "Aviso",
+      sending: "Enviando…",
+      delivered: "Entregado",
+      failed: "No enviado",
+      counter: "{n} / {max}",
+      tooLong: "Su mensaje tiene {n} caracteres de más.",
+      rateLimited: "Está enviando mensajes muy rápido. Su mensaje se enviará en un momento.",
+      errorGeneric: "Algo salió mal. Inténtelo de nuevo.",
+      sessionExpired: "Su sesión de chat ha caducado. Se ha iniciado una nueva conversación.",
+      dismiss: "Cerrar"
+    }
+  };
+
+  var DEFAULT_MAX_MESSAGE_CHARS = 2000;
+  var RECONNECT_BASE_MS = 500;
+  var RECONNECT_CAP_MS = 30000;
+  var PING_INTERVAL_MS = 25000;
+  var SILENCE_LIMIT_MS = 60000;
+  var TYPING_IDLE_MS = 3000;
+  var REMOTE_TYPING_TIMEOUT_MS = 15000;
+  var NOTICE_MS = 8000;
+  var PHONE_QUERY = "(max-width: 480px)";
+
+  // ---------------------------------------------------------------- configuration
+
+  function findOwnScript() {
+    if (document.currentScript) {
+      return document.currentScript;
+    }
+    var tagged = document.querySelector("script[data-chat-widget]");
+    if (tagged) {
+      return tagged;
+    }
+    var scripts = document.getElementsByTagName("script");
+    for (var index = scripts.length - 1; index >= 0; index -= 1) {
+      var src = (scripts[index].getAttribute("src") || "").split(/[?#]/)[0];
+      if (/(^|\/)widget\.js$/.test(src)) {
+        return scripts[index];
+      }
+    }
+    return null;
+  }
+
+  function pickLanguage(requested) {
+    var candidates = [requested, document.documentElement.lang, navigator.language, "en"];
+    for (var index = 0; index < candidates.length; index += 1) {
+      var code = String(candidates[index] || "").toLowerCase().split(/[-_]/)[0];
+      if (STRINGS[code]) {
+        return code;
+      }
+    }
+    return "en";
+  }
+
+  function readConfig(script) {
+    var dataset = script ? script.dataset : {};
+    var scriptUrl = new URL(script && script.src ? script.src : "widget.js", document.baseURI);
+    var server = new URL(dataset.server || scriptUrl.origin, document.baseURI);
+    var serverBase = server.origin + server.pathname.replace(/\/+$/, "");
+    var socketUrl = new URL(serverBase + "/ws/chat/");
+    socketUrl.protocol = server.protocol === "https:" ? "wss:" : "ws:";
+    var language = pickLanguage(dataset.lang);
+    return {
+      cssUrl: new URL("widget.css", scriptUrl).href,
+      socketUrl: socketUrl.href,
+      storageKey: "chat-widget:" + serverBase + ":token",
+      openStateKey: "chat-widget:" + serverBase + ":open",
+      title: dataset.title || "Support",
+      color: dataset.color || "",
+      language: language,
+      strings: STRINGS[language]
+    };
+  }
+
+  // ---------------------------------------------------------------- small helpers
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (match, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
+  function plural(forms, count) {
+    return format(count === 1 ? forms.one : forms.other, { n: count });
+  }
+
+  function randomId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    if (window.crypto && typeof window.crypto.getRandomValues === "function") {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var index = 0; index < bytes.length; index += 1) {
+        bytes[index] = Math.floor(Math.random() * 256);
+      }
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // RFC 4122 version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (byte) {
+      return (byte + 0x100).toString(16).slice(1);
+    }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  function characterCount(text) {
+    // Counts code points, as the server does, not UTF-16 units.
+    return Array.from(text).length;
+  }
+
+  function safeStorage(kind) {
+    try {
+      var storage = window[kind];
+      var probe = "chat-widget:probe";
+      storage.setItem(probe, "1");
+      storage.removeItem(probe);
+      return storage;
+    } catch (error) {
+      var memory = {};
+      return {
+        getItem: function (key) { return Object.prototype.hasOwnProperty.call(memory, key) ? memory[key] : null; },
+        setItem: function (key, value) { memory[key] = String(value); },
+        removeItem: function (key) { delete memory[key]; }
+      };
+    }
+  }
+
+  function element(tag, attributes, children) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      var value = attributes[name];
+      if (value === true) {
+        node.setAttribute(name, "");
+      } else if (value !== false && value !== null && value !== undefined) {
+        node.setAttribute(name, String(value));
+      }
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function icon(pathData) {
+    var namespace = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(namespace, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "24");
+    svg.setAttribute("height", "24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(namespace, "path");
+    path.setAttribute("d", pathData);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  var ICONS = {
+    chat: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.25a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5zm5 0a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5zm5 0a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5z",
+    chevronDown: "M5.3 8.3a1 1 0 0 1 1.4 0L12 13.6l5.3-5.3a1 1 0 1 1 1.4 1.4l-6 6a1 1 0 0 1-1.4 0l-6-6a1 1 0 0 1 0-1.4z",
+    close: "M6.3 5.3a1 1 0 0 1 1.4 0L12 9.6l4.3-4.3a1 1 0 1 1 1.4 1.4L13.4 11l4.3 4.3a1 1 0 0 1-1.4 1.4L12 12.4l-4.3 4.3a1 1 0 0 1-1.4-1.4l4.3-4.3-4.3-4.3a1 1 0 0 1 0-1.4z",
+    send: "M3.4 20.4 21 12 3.4 3.6a.6.6 0 0 0-.8.7L4.5 11H13a1 1 0 0 1 0 2H4.5l-1.9 6.7a.6.6 0 0 0 .8.7z"
+  };
+
+  function readableTextOn(color) {
+    var match = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color.trim());
+    if (!match) {
+      return null;
+    }
+    var hex = match[1].length === 3 ? match[1].replace(/./g, "$&$&") : match[1];
+    var channels = [0, 2, 4].map(function (offset) {
+      var value = parseInt(hex.slice(offset, offset + 2), 16) / 255;
+      return value <= 0.03928 ? value / 12.92 : Math.pow((value + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+    return luminance > 0.4 ? "#111827" : "#ffffff";
+  }
+
+  function formatTime(isoString, language) {
+    var date = isoString ? new Date(isoString) : new Date();
+    if (isNaN(date.getTime())) {
+      return "";
+    }
+    try {
+      return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+    } catch (error) {
+      return date.toTimeString().slice(0, 5);
+    }
+  }
+
+  // ---------------------------------------------------------------- the widget
+
+  function ChatWidget(config) {
+    this.config = config;
+    this.text = config.strings;
+    this.storage = safeStorage("localStorage");
+    this.session = safeStorage("sessionStorage");
+
+    this.socket = null;
+    this.socketGeneration = 0;
+    this.connectionState = "idle"; // idle | connecting | handshaking | replaying | ready | waiting
+    this.hasConnectedBefore = false;
+    this.reconnectAttempt = 0;
+    this.reconnectTimer = null;
+    this.pingTimer = null;
+    this.lastFrameAt = 0;
+
+    this.highestSeq = 0;
+    this.isInitialReplay = true;
+    this.isResumeNeeded = false;
+    this.isResumeInFlight = false;
+    this.maxMessageChars = DEFAULT_MAX_MESSAGE_CHARS;
+
+    this.pending = new Map(); // client_id -> {clientId, text, row, bubble, status, ackedSeq}
+    this.streams = new Map(); // stream_id -> {row, bubble}
+    this.remoteTyping = false;
+    this.remoteTypingTimer = null;
+    this.localTypingSent = false;
+    this.localTypingTimer = null;
+
+    this.isOpen = false;
+    this.unreadCount = 0;
+    this.noticeTimer = null;
+
+    this.build();
+    this.bindEvents();
+    this.updateComposer();
+
+    if (this.session.getItem(config.openStateKey) === "1") {
+      this.open({ moveFocus: false });
+    } else if (this.storage.getItem(config.storageKey)) {
+      // A returning visitor: restore history and count replies that arrive while closed.
+      this.connect();
+    }
+  }
+
+  ChatWidget.prototype.build = function () {
+    var text = this.text;
+    var ids = {
+      panel: "chat-widget-panel",
+      title: "chat-widget-title",
+      log: "chat-widget-log",
+      input: "chat-widget-input",
+      counter: "chat-widget-counter"
+    };
+
+    this.root = element("div", { "class": "cw-root", "data-chat-widget-root": true, lang: this.config.language });
+    this.root.style.visibility = "hidden"; // Until the stylesheet has loaded.
+    if (this.config.color && window.CSS && CSS.supports && CSS.supports("color", this.config.color)) {
+      this.root.style.setProperty("--cw-accent", this.config.color);
+      var onAccent = readableTextOn(this.config.color);
+      if (onAccent) {
+        this.root.style.setProperty("--cw-on-accent", onAccent);
+      }
+    }
+
+    this.badge = element("span", { "class": "cw-badge", "data-testid": "chat-unread-badge", "aria-hidden": "true", hidden: true });
+    this.launcherIconOpen = icon(ICONS.chat);
+    this.launcherIconClose = icon(ICONS.chevronDown);
+    this.launcherIconClose.classList.add("cw-hidden-icon");
+    this.launcher = element("button", {
+      type: "button",
+      "class": "cw-launcher",
+      "data-testid": "chat-launcher",
+      "aria-controls": ids.panel,
+      "aria-expanded": "false",
+      "aria-label": text.open
+    }, [this.launcherIconOpen, this.launcherIconClose, this.badge]);
+
+    this.titleNode = element("h2", { "class": "cw-title", id: ids.title }, [this.config.title]);
+    this.closeButton = element("button", {
+      type: "button",
+      "class": "cw-close",
+      "data-testid": "chat-close",
+      "aria-label": text.close,
+      title: text.close
+    }, [icon(ICONS.close)]);
+    var header = element("div", { "class": "cw-header" }, [
+      element("span", { "class": "cw-avatar", "aria-hidden": "true" }, [icon(ICONS.chat)]),
+      this.titleNode,
+      this.closeButton
+    ]);
+
+    this.statusLine = element("div", {
+      "class": "cw-status",
+      role: "status",
+      "data-testid": "chat-connection-status",
+      hidden: true
+    });
+
+    this.emptyState = element("p", { "class": "cw-empty" }, [text.greeting]);
+    this.log = element("div", {
+      "class": "cw-log",
+      id: ids.log,
+      role: "log",
+      "aria-live": "polite",
+      "aria-label": text.messages,
+      "data-testid": "chat-message-list"
+    });
+    this.typingIndicator = element("div", { "class": "cw-typing", "data-testid": "chat-typing-indicator", hidden: true }, [
+      element("span", { "class": "cw-dots", "aria-hidden": "true" }, [element("span"), element("span"), element("span")]),
+      element("span", { "class": "cw-typing-label" }, [text.typing])
+    ]);
+    this.scroller = element("div", { "class": "cw-scroller", tabindex: "0", role: "region", "aria-labelledby": ids.title }, [
+      this.emptyState,
+      this.log,
+      this.typingIndicator
+    ]);
+
+    this.notice = element("div", { "class": "cw-notice", role: "status", "data-testid": "chat-notice", hidden: true });
+
+    this.input = element("textarea", {
+      "class": "cw-input",
+      id: ids.input,
+      rows: "1",
+      placeholder: text.placeholder,
+      "aria-label": text.inputLabel,
+      "aria-describedby": ids.counter,
+      "data-testid": "chat-input",
+      autocomplete: "off"
+    });
+    this.counter = element("span", { "class": "cw-counter", id: ids.counter, "aria-live": "polite", "data-testid": "chat-counter" });
+    this.sendButton = element("button", {
+      type: "submit",
+      "class": "cw-send",
+      "data-testid": "chat-send",
+      "aria-label": text.send,
+      title: text.send
+    }, [icon(ICONS.send)]);
+    this.form = element("form", { "class": "cw-composer", novalidate: true }, [
+      this.input,
+      this.sendButton,
+      this.counter
+    ]);
+
+    this.panel = element("div", {
+      "class": "cw-panel",
+      id: ids.panel,
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": ids.title,
+      "data-testid": "chat-panel",
+      hidden: true
+    }, [header, this.statusLine, this.scroller, this.notice, this.form]);
+
+    this.root.appendChild(this.panel);
+    this.root.appendChild(this.launcher);
+    document.body.appendChild(this.root);
+    this.loadStylesheet();
+  };
+
+  ChatWidget.prototype.loadStylesheet = function () {
+    var root = this.root;
+    var reveal = function () { root.style.visibility = ""; };
+    var existing = Array.prototype.some.call(document.querySelectorAll("link[rel~=stylesheet]"), function (link) {
+      return link.href === this.config.cssUrl;
+    }, this);
+    if (existing) {
+      reveal();
+      return;
+    }
+    var link = element("link", { rel: "stylesheet", href: this.config.cssUrl, "data-chat-widget-css": true });
+    link.addEventListener("load", reveal);
+    link.addEventListener("error", reveal);
+    document.head.appendChild(link);
+  };
+
+  ChatWidget.prototype.bindEvents = function () {
+    var widget = this;
+    this.launcher.addEventListener("click", function () { widget.toggle(); });
+    this.closeButton.addEventListener("click", function () { widget.close(); });
+    this.root.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && widget.isOpen && !event.defaultPrevented) {
+        event.preventDefault();
+        widget.close();
+      }
+    });
+    this.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      widget.submit();
+    });
+    this.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        widget.submit();
+      }
+    });
+    this.input.addEventListener("input", function () {
+      widget.autosizeInput();
+      widget.updateComposer();
+      widget.noteLocalTyping();
+    });
+    window.addEventListener("online", function () {
+      widget.updateStatus();
+      if (widget.connectionState === "waiting") {
+        widget.reconnectAttempt = 0;
+        widget.connectNow();
+      }
+    });
+    window.addEventListener("offline", function () { widget.updateStatus(); });
+    window.addEventListener("storage", function (event) {
+      // Another tab started a conversation: follow it here too, for the unread badge.
+      if (event.key === widget.config.storageKey && event.newValue) {
+        widget.connect();
+      }
+    });
+  };
+
+  // ---------------------------------------------------------------- open / close
+
+  ChatWidget.prototype.open = function (options) {
+    var moveFocus = !options || options.moveFocus !== false;
+    if (!this.isOpen) {
+      this.isOpen = true;
+      this.panel.hidden = false;
+      this.root.classList.add("cw-is-open");
+      this.launcher.setAttribute("aria-expanded", "true");
+      this.launcherIconOpen.classList.add("cw-hidden-icon");
+      this.launcherIconClose.classList.remove("cw-hidden-icon");
+      this.session.setItem(this.config.openStateKey, "1");
+      this.setUnread(0);
+      this.scrollToBottom();
+      this.connect();
+    }
+    if (moveFocus) {
+      this.input.focus();
+    }
+  };
+
+  ChatWidget.prototype.close = function () {
+    if (!this.isOpen) {
+      return;
+    }
+    this.isOpen = false;
+    this.panel.hidden = true;
+    this.root.classList.remove("cw-is-open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcherIconOpen.classList.remove("cw-hidden-icon");
+    this.launcherIconClose.classList.add("cw-hidden-icon");
+    this.session.removeItem(this.config.openStateKey);
+    this.updateLauncherLabel();
+    this.launcher.focus();
+  };
+
+  ChatWidget.prototype.toggle = function () {
+    if (this.isOpen) {
+      this.close();
+    } else {
+      this.open();
+    }
+  };
+
+  ChatWidget.prototype.setUnread = function (count) {
+    this.unreadCount = count;
+    this.badge.textContent = count > 99 ? "99+" : String(count);
+    this.badge.hidden = count === 0;
+    this.updateLauncherLabel();
+  };
+
+  ChatWidget.prototype.updateLauncherLabel = function () {
+    var label = this.isOpen ? this.text.close : this.text.open;
+    if (!this.isOpen && this.unreadCount > 0) {
+      label += ", " + plural(this.text.unread, this.unreadCount);
+    }
+    this.launcher.setAttribute("aria-label", label);
+  };
+
+  // ---------------------------------------------------------------- connection
+
+  ChatWidget.prototype.connect = function () {
+    if (this.connectionState === "idle") {
+      this.connectNow();
+    }
+  };
+
+  ChatWidget.prototype.connectNow = function () {
+    var widget = this;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.socketGeneration += 1;
+    var generation = this.socketGeneration;
+    var socket;
+    try {
+      socket = new WebSocket(this.config.socketUrl);
+    } catch (error) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    this.setConnectionState("connecting");
+    socket.addEventListener("open", function () {
+      if (generation === widget.socketGeneration) {
+        widget.onSocketOpen();
+      }
+    });
+    socket.addEventListener("message", function (event) {
+      if (generation === widget.socketGeneration) {
+        widget.onSocketMessage(event);
+      }
+    });
+    socket.addEventListener("close", function (event) {
+      if (generation === widget.socketGeneration) {
+        widget.onSocketClose(event);
+      }
+    });
+  };
+
+  ChatWidget.prototype.setConnectionState = function (state) {
+    this.connectionState = state;
+    this.updateStatus();
+    this.updateComposer();
+  };
+
+  ChatWidget.prototype.updateStatus = function () {
+    var message = "";
+    if (navigator.onLine === false && this.connectionState !== "ready") {
+      message = this.text.offline;
+    } else if (this.connectionState === "connecting" || this.connectionState === "handshaking" || this.connectionState === "waiting") {
+      message = this.hasConnectedBefore ? this.text.reconnecting : this.text.connecting;
+    }
+    this.statusLine.textContent = message;
+    this.statusLine.hidden = message === "";
+    this.root.setAttribute("data-connection", this.connectionState);
+  };
+
+  ChatWidget.prototype.onSocketOpen = function () {
+    this.setConnectionState("handshaking");
+    this.lastFrameAt = Date.now();
+    this.startHeartbeat();
+    this.sendFrame({ type: "hello", token: this.storage.getItem(this.config.storageKey), last_seq: this.highestSeq });
+  };
+
+  ChatWidget.prototype.onSocketClose = function (event) {
+    this.socket = null;
+    this.stopHeartbeat();
+    this.dropStreams();
+    this.setRemoteTyping(false);
+    this.localTypingSent = false;
+    this.isResumeInFlight = false;
+    if (event.code === 4401) {
+      this.startOver();
+    }
+    this.scheduleReconnect();
+  };
+
+  ChatWidget.prototype.scheduleReconnect = function () {
+    var widget = this;
+    this.setConnectionState("waiting");
+    var ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * Math.pow(2, this.reconnectAttempt));
+    var delay = ceiling / 2 + Math.random() * ceiling / 2; // "Equal jitter": never a thundering herd.
+    this.reconnectAttempt += 1;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(function () { widget.connectNow(); }, delay);
+  };
+
+  ChatWidget.prototype.startOver = function () {
+    // The token was refused: the old conversation is out of reach, so begin a new one.
+    this.storage.removeItem(this.config.storageKey);
+    this.highestSeq = 0;
+    this.isInitialReplay = true;
+    this.reconnectAttempt = 0;
+    Array.prototype.slice.call(this.log.querySelectorAll("[data-committed]")).forEach(function (row) {
+      row.parentNode.removeChild(row);
+    });
+    this.pending.forEach(function (entry) { entry.ackedSeq = null; });
+    this.updateEmptyState();
+    this.showNotice(this.text.sessionExpired);
+  };
+
+  ChatWidget.prototype.startHeartbeat = function () {
+    var widget = this;
+    this.stopHeartbeat();
+    this.pingTimer = setInterval(function () {
+      if (Date.now() - widget.lastFrameAt > SILENCE_LIMIT_MS && widget.socket) {
+        widget.socket.close(4000, "silent");
+        return;
+      }
+      widget.sendFrame({ type: "ping" });
+    }, PING_INTERVAL_MS);
+  };
+
+  ChatWidget.prototype.stopHeartbeat = function () {
+    clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  };
+
+  ChatWidget.prototype.sendFrame = function (frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) {
+      return false;
+    }
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  };
+
+  ChatWidget.prototype.onSocketMessage = function (event) {
+    this.lastFrameAt = Date.now();
+    var frame;
+    try {
+      frame = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    if (!frame || typeof frame.type !== "string") {
+      return;
+    }
+    var handler = this.handlers[frame.type];
+    if (handler) {
+      handler.call(this, frame);
+    }
+  };
+
+  ChatWidget.prototype.handlers = {
+    welcome: function (frame) {
+      if (typeof frame.token === "string" && frame.token) {
+        this.storage.setItem(this.config.storageKey, frame.token);
+      }
+      var limits = frame.limits || {};
+      if (typeof limits.max_message_chars === "number" && limits.max_message_chars > 0) {
+        this.maxMessageChars = limits.max_message_chars;
+      }
+      this.hasConnectedBefore = true;
+      this.reconnectAttempt = 0;
+      this.setConnectionState("replaying");
+    },
+    synced: function () {
+      var wasReplaying = this.connectionState === "replaying";
+      this.isResumeInFlight = false;
+      this.isInitialReplay = false;
+      if (wasReplaying) {
+        this.setConnectionState("ready");
+        this.sendPendingMessages();
+      }
+      if (this.isResumeNeeded) {
+        this.requestResume();
+      }
+    },
+    event: function (frame) {
+      this.receiveEvent(frame, null);
+    },
+    ack: function (frame) {
+      this.receiveAck(frame);
+    },
+    stream_start: function (frame) {
+      this.startStream(frame);
+    },
+    stream_delta: function (frame) {
+      var stream = this.streams.get(frame.stream_id);
+      if (stream && typeof frame.text === "string" && frame.text) {
+        var stickToBottom = this.isNearBottom();
+        stream.bubble.appendChild(document.createTextNode(frame.text));
+        this.afterRender(stickToBottom);
+      }
+    },
+    stream_end: function (frame) {
+      this.endStream(frame);
+    },
+    typing: function (frame) {
+      if (frame.author !== "visitor") {
+        this.setRemoteTyping(frame.is_typing === true);
+      }
+    },
+    error: function (frame) {
+      this.receiveError(frame);
+    },
+    pong: function () {}
+  };
+
+  // ---------------------------------------------------------------- ordering
+
+  ChatWidget.prototype.requestResume = function () {
+    if (this.connectionState !== "ready") {
+      this.isResumeNeeded = true; // Asked for once the running replay has finished.
+      return;
+    }
+    if (this.isResumeInFlight) {
+      return;
+    }
+    this.isResumeNeeded = false;
+    if (this.sendFrame({ type: "resume", last_seq: this.highestSeq })) {
+      this.isResumeInFlight = true;
+    }
+  };
+
+  /** Classify a seq against the highest rendered one: "duplicate", "next" or "gap". */
+  ChatWidget.prototype.classifySeq = function (seq) {
+    if (typeof seq !== "number" || seq <= this.highestSeq) {
+      return "duplicate";
+    }
+    return seq === this.highestSeq + 1 ? "next" : "gap";
+  };
+
+  ChatWidget.prototype.receiveEvent = function (event, streamRow) {
+    var position = this.classifySeq(event.seq);
+    if (position !== "next") {
+      if (streamRow) {
+        this.removeRow(streamRow);
+      }
+      if (position === "gap") {
+        this.requestResume();
+      }
+      return;
+    }
+    this.highestSeq = event.seq;
+    this.renderEvent(event, streamRow);
+    this.commitAcknowledgedInOrder();
+  };
+
+  ChatWidget.prototype.renderEvent = function (event, streamRow) {
+    var stickToBottom = this.isNearBottom();
+    var entry = event.author === "visitor" && event.client_id ? this.pending.get(event.client_id) : null;
+    var row;
+    if (entry) {
+      this.pending.delete(event.client_id);
+      row = entry.row;
+      entry.bubble.textContent = event.text;
+      this.setDeliveryState(entry, "delivered");
+    } else if (streamRow) {
+      row = streamRow;
+      var bubble = row.querySelector(".cw-bubble");
+      bubble.textContent = event.text;
+      bubble.removeAttribute("data-streaming");
+      bubble.removeAttribute("data-stream-id");
+    } else {
+      row = this.createRow(event.author, event.kind, event.text);
+      if (!row) {
+        return; // A system event with nothing to show; its seq still counts.
+      }
+      if (event.author === "visitor") {
+        this.setDeliveryState(this.rowParts(row), "delivered");
+      }
+    }
+    this.commitRow(row, event.seq, event.created_at);
+    this.afterRender(stickToBottom || event.author === "visitor");
+    if ((event.author === "bot" || event.author === "agent") && event.kind === "message") {
+      if (!this.streams.size) {
+        this.setRemoteTyping(false);
+      }
+      if (!this.isOpen && !this.isInitialReplay) {
+        this.setUnread(this.unreadCount + 1);
+      }
+    }
+  };
+
+  ChatWidget.prototype.commitAcknowledgedInOrder = function () {
+    // An ack that arrived ahead of a missing event is rendered once the gap before it is filled.
+    var progressed = true;
+    while (progressed) {
+      progressed = false;
+      this.pending.forEach(function (entry, clientId) {
+        if (entry.ackedSeq === this.highestSeq + 1) {
+          this.pending.delete(clientId);
+          this.highestSeq = entry.ackedSeq;
+          this.commitRow(entry.row, entry.ackedSeq, null);
+          progressed = true;
+        }
+      }, this);
+    }
+  };
+
+  ChatWidget.prototype.commitRow = function (row, seq, createdAt) {
+    row.setAttribute("data-committed", "");
+    row.querySelector(".cw-bubble").setAttribute("data-seq", String(seq));
+    row.classList.remove("cw-is-provisional");
+    if (createdAt) {
+      var time = row.querySelector("time");
+      if (time) {
+        time.dateTime = createdAt;
+        time.textContent = formatTime(createdAt, this.config.language);
+      }
+    }
+    // Committed rows stay in seq order, ahead of streams and unacknowledged messages.
+    var anchor = this.firstProvisionalRow(row);
+    this.log.insertBefore(row, anchor);
+    this.updateEmptyState();
+  };
+
+  ChatWidget.prototype.firstProvisionalRow = function (except) {
+    var rows = this.log.querySelectorAll(".cw-is-provisional");
+    for (var index = 0; index < rows.length; index += 1) {
+      if (rows[index] !== except) {
+        return rows[index];
+      }
+    }
+    return null;
+  };
+
+  // ---------------------------------------------------------------- streams
+
+  ChatWidget.prototype.startStream = function (frame) {
+    if (typeof frame.stream_id !== "string" || this.streams.has(frame.stream_id)) {
+      return;
+    }
+    var stickToBottom = this.isNearBottom();
+    var row = this.createRow(frame.author || "bot", "message", "");
+    row.classList.add("cw-is-provisional");
+    var bubble = row.querySelector(".cw-bubble");
+    bubble.setAttribute("data-streaming", "true");
+    bubble.setAttribute("data-stream-id", frame.stream_id);
+    // The reply answers a message already committed, so it goes before any still unacknowledged.
+    var firstPending = this.log.querySelector(".cw-row[data-pending]");
+    this.log.insertBefore(row, firstPending);
+    this.streams.set(frame.stream_id, { row: row, bubble: bubble });
+    this.log.setAttribute("aria-busy", "true");
+    this.updateTypingIndicator();
+    this.updateEmptyState();
+    this.afterRender(stickToBottom);
+  };
+
+  ChatWidget.prototype.endStream = function (frame) {
+    var stream = this.streams.get(frame.stream_id);
+    if (!stream) {
+      if (frame.event) {
+        this.receiveEvent(frame.event, null);
+      }
+      return;
+    }
+    this.streams.delete(frame.stream_id);
+    this.finishStreams();
+    if (frame.event && typeof frame.event === "object") {
+      this.receiveEvent(frame.event, stream.row);
+    } else {
+      this.removeRow(stream.row);
+    }
+  };
+
+  ChatWidget.prototype.dropStreams = function () {
+    this.streams.forEach(function (stream) { this.removeRow(stream.row); }, this);
+    this.streams.clear();
+    this.finishStreams();
+  };
+
+  ChatWidget.prototype.finishStreams = function () {
+    if (!this.streams.size) {
+      this.log.removeAttribute("aria-busy");
+    }
+    this.updateTypingIndicator();
+  };
+
+  // ---------------------------------------------------------------- typing
+
+  ChatWidget.prototype.setRemoteTyping = function (isTyping) {
+    var widget = this;
+    this.remoteTyping = isTyping;
+    clearTimeout(this.remoteTypingTimer);
+    if (isTyping) {
+      // A lost "stopped typing" frame must not leave the dots up for ever.
+      this.remoteTypingTimer = setTimeout(function () { widget.setRemoteTyping(false); }, REMOTE_TYPING_TIMEOUT_MS);
+    }
+    this.updateTypingIndicator();
+  };
+
+  ChatWidget.prototype.updateTypingIndicator = function () {
+    var stickToBottom = this.isNearBottom();
+    this.typingIndicator.hidden = !(this.remoteTyping || this.streams.size > 0);
+    this.afterRender(stickToBottom);
+  };
+
+  ChatWidget.prototype.noteLocalTyping = function () {
+    var widget = this;
+    if (this.connectionState !== "ready") {
+      return;
+    }
+    var hasText = this.input.value.trim() !== "";
+    if (hasText && !this.localTypingSent) {
+      this.localTypingSent = this.sendFrame({ type: "typing", is_typing: true });
+    }
+    clearTimeout(this.localTypingTimer);
+    if (this.localTypingSent) {
+      this.localTypingTimer = setTimeout(function () { widget.stopLocalTyping(); }, hasText ? TYPING_IDLE_MS : 0);
+    }
+  };
+
+  ChatWidget.prototype.stopLocalTyping = function () {
+    clearTimeout(this.localTypingTimer);
+    if (this.localTypingSent) {
+      this.localTypingSent = false;
+      this.sendFrame({ type: "typing", is_typing: false });
+    }
+  };
+
+  // ---------------------------------------------------------------- sending
+
+  ChatWidget.prototype.submit = function () {
+    var text = this.input.value.trim();
+    if (!text || characterCount(text) > this.maxMessageChars) {
+      return;
+    }
+    this.stopLocalTyping();
+    var clientId = randomId();
+    var row = this.createRow("visitor", "message", text);
+    row.classList.add("cw-is-provisional");
+    row.setAttribute("data-pending", "");
+    this.log.appendChild(row);
+    var entry = this.rowParts(row);
+    entry.clientId = clientId;
+    entry.text = text;
+    entry.ackedSeq = null;
+    this.pending.set(clientId, entry);
+    this.setDeliveryState(entry, "sending");
+    this.input.value = "";
+    this.autosizeInput();
+    this.updateComposer();
+    this.updateEmptyState();
+    this.afterRender(true);
+    this.connect();
+    if (this.connectionState === "ready") {
+      this.sendMessage(entry);
+    }
+  };
+
+  ChatWidget.prototype.sendMessage = function (entry) {
+    this.sendFrame({ type: "message", client_id: entry.clientId, text: entry.text });
+  };
+
+  ChatWidget.prototype.sendPendingMessages = function () {
+    // Same client_id as before, so a message the server already stored is not stored twice.
+    this.pending.forEach(function (entry) {
+      if (entry.ackedSeq === null && entry.status.getAttribute("data-state") !== "failed") {
+        this.sendMessage(entry);
+      }
+    }, this);
+  };
+
+  ChatWidget.prototype.receiveAck = function (frame) {
+    var entry = this.pending.get(frame.client_id);
+    if (!entry || typeof frame.seq !== "number") {
+      return;
+    }
+    this.setDeliveryState(entry, "delivered");
+    entry.ackedSeq = frame.seq;
+    var position = this.classifySeq(frame.seq);
+    if (position === "next") {
+      this.commitAcknowledgedInOrder();
+    } else if (position === "duplicate") {
+      // Already covered by what was rendered; keep the bubble, drop the bookkeeping.
+      this.pending.delete(frame.client_id);
+      this.commitRow(entry.row, frame.seq, null);
+    } else {
+      this.requestResume();
+    }
+  };
+
+  ChatWidget.prototype.rowParts = function (row) {
+    return { row: row, bubble: row.querySelector(".cw-bubble"), status: row.querySelector(".cw-delivery") };
+  };
+
+  ChatWidget.prototype.setDeliveryState = function (entry, state) {
+    var labels = { sending: this.text.sending, delivered: this.text.delivered, failed: this.text.failed };
+    entry.status.setAttribute("data-state", state);
+    entry.status.textContent = labels[state];
+    entry.bubble.setAttribute("data-status", state);
+    if (state !== "sending") {
+      entry.row.removeAttribute("data-pending");
+    }
+  };
+
+  ChatWidget.prototype.receiveError = function (frame) {
+    var entry = frame.client_id ? this.pending.get(frame.client_id) : null;
+    var message;
+    if (frame.code === "rate_limited") {
+      message = this.text.rateLimited;
+      if (entry) {
+        this.retryLater(entry, frame.retry_after);
+      }
+    } else if (frame.code === "message_too_long") {
+      message = frame.message || this.text.errorGeneric;
+      this.failMessage(entry);
+    } else {
+      message = frame.message || this.text.errorGeneric;
+      if (entry) {
+        this.failMessage(entry);
+      }
+    }
+    this.showNotice(message);
+  };
+
+  ChatWidget.prototype.retryLater = function (entry, retryAfterSeconds) {
+    var widget = this;
+    var delay = Math.max(1, Number(retryAfterSeconds) || 2) * 1000;
+    setTimeout(function () {
+      if (widget.pending.get(entry.clientId) === entry && entry.ackedSeq === null && widget.connectionState === "ready") {
+        widget.sendMessage(entry);
+      }
+    }, delay);
+  };
+
+  ChatWidget.prototype.failMessage = function (entry) {
+    if (!entry) {
+      return;
+    }
+    this.pending.delete(entry.clientId);
+    entry.row.classList.remove("cw-is-provisional");
+    entry.row.classList.add("cw-is-failed");
+    this.setDeliveryState(entry, "failed");
+  };
+
+  ChatWidget.prototype.showNotice = function (message) {
+    var widget = this;
+    this.notice.textContent = message;
+    this.notice.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(function () {
+      widget.notice.hidden = true;
+      widget.notice.textContent = "";
+    }, NOTICE_MS);
+  };
+
+  // ---------------------------------------------------------------- composer
+
+  ChatWidget.prototype.updateComposer = function () {
+    var length = characterCount(this.input.value.trim());
+    var overBy = length - this.maxMessageChars;
+    var isNearLimit = length >= this.maxMessageChars * 0.8;
+    this.counter.hidden = !isNearLimit;
+    this.counter.textContent = isNearLimit ? format(this.text.counter, { n: length, max: this.maxMessageChars }) : "";
+    if (overBy > 0) {
+      this.counter.textContent += " — " + format(this.text.tooLong, { n: overBy });
+    }
+    this.counter.classList.toggle("cw-is-over", overBy > 0);
+    this.input.setAttribute("aria-invalid", overBy > 0 ? "true" : "false");
+    this.sendButton.disabled = length === 0 || overBy > 0;
+  };
+
+  ChatWidget.prototype.autosizeInput = function () {
+    this.input.style.height = "auto";
+    this.input.style.height = Math.min(this.input.scrollHeight, 140) + "px";
+  };
+
+  // ---------------------------------------------------------------- rendering
+
+  ChatWidget.prototype.createRow = function (author, kind, text) {
+    var authorLabels = { visitor: this.text.you, bot: this.text.bot, agent: this.text.agent, system: this.text.system };
+    var safeAuthor = Object.prototype.hasOwnProperty.call(authorLabels, author) ? author : "system";
+    var isMessage = kind === "message" && safeAuthor !== "system";
+    if (!isMessage && !text) {
+      return null;
+    }
+    var bubble = element("div", {
+      "class": "cw-bubble",
+      "data-testid": "chat-message",
+      "data-author": safeAuthor,
+      "data-seq": ""
+    });
+    bubble.textContent = text; // Plain text, always.
+    var meta = element("div", { "class": "cw-meta" });
+    if (safeAuthor === "agent") {
+      meta.appendChild(element("span", { "class": "cw-author" }, [authorLabels.agent]));
+    }
+    meta.appendChild(element("time", {}, [formatTime(null, this.config.language)]));
+    if (safeAuthor === "visitor") {
+      meta.appendChild(element("span", { "class": "cw-delivery", "data-testid": "chat-delivery" }));
+    }
+    var row = element("div", {
+      "class": "cw-row cw-from-" + safeAuthor + (isMessage ? "" : " cw-is-note"),
+      role: "group",
+      "aria-label": authorLabels[safeAuthor]
+    }, [bubble, meta]);
+    return row;
+  };
+
+  ChatWidget.prototype.removeRow = function (row) {
+    if (row && row.parentNode) {
+      row.parentNode.removeChild(row);
+    }
+    this.updateEmptyState();
+  };
+
+  ChatWidget.prototype.updateEmptyState = function () {
+    this.emptyState.hidden = this.log.firstChild !== null;
+  };
+
+  ChatWidget.prototype.isNearBottom = function () {
+    var scroller = this.scroller;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
+  };
+
+  ChatWidget.prototype.afterRender = function (stickToBottom) {
+    if (stickToBottom) {
+      this.scrollToBottom();
+    }
+  };
+
+  ChatWidget.prototype.scrollToBottom = function () {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  };
+
+  // ---------------------------------------------------------------- start
+
+  function start() {
+    var widget = new ChatWidget(readConfig(ownScript));
+    window.ChatWidget = {
+      open: function () { widget.open(); },
+      close: function () { widget.close(); }
+    };
+  }
+
+  var ownScript = findOwnScript(); // Only reliable while the script is first evaluated.
+  window.ChatWidget = { open: function () {}, close: function () {} };
+  if (document.body) {
+    start();
+  } else {
+    document.addEventListener("DOMContentLoaded", start);
+  }
+})();

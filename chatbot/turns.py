@@ -1,0 +1,111 @@
+"""Answer a conversation's unanswered visitor messages: lock, run the engine, stream, commit."""
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from typing import Protocol
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+
+from chatbot import actions, engine
+from chatbot.locks import conversation_lock
+from chatbot.models import Conversation
+
+logger = logging.getLogger(__name__)
+
+ENGINE_FAILURE_REPLY = "Sorry, something went wrong on my side. Could you say that again?"
+
+
+class ConversationOutput(Protocol):
+    """Where a turn's frames go: every socket watching the conversation."""
+
+    async def publish(self, frame: dict) -> None: ...
+
+
+async def answer_unanswered_messages(conversation_id: uuid.UUID, output: ConversationOutput) -> int:
+    """Answer every visitor message that has no completed turn, in order; return how many."""
+    async with conversation_lock(conversation_id):
+        state, pending = await _load_unanswered(conversation_id)
+        for visitor_event_id, seq, text in pending:
+            state = await _answer_one(conversation_id, state, visitor_event_id, seq, text, output)
+        return len(pending)
+
+
+@database_sync_to_async
+def _load_unanswered(conversation_id: uuid.UUID) -> tuple[dict, list[tuple[int, int, str]]]:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    pending = conversation.unanswered_messages().values_list("id", "seq", "text")
+    return conversation.state, list(pending)
+
+
+async def _answer_one(
+    conversation_id: uuid.UUID,
+    state: dict,
+    visitor_event_id: int,
+    seq: int,
+    text: str,
+    output: ConversationOutput,
+) -> dict:
+    await output.publish({"type": "typing", "author": "bot", "is_typing": True})
+    try:
+        result = await sync_to_async(engine.run_turn, thread_sensitive=False)(state, text)
+        streamed = await _stream_replies(seq, result.replies, output)
+    except Exception:
+        # Never silence: a broken turn still answers, and keeps the previous state.
+        logger.exception("The engine failed on message #%s of %s", seq, conversation_id)
+        result = engine.TurnResult(state=state)
+        streamed = await _stream_replies(seq, [engine.Reply([ENGINE_FAILURE_REPLY])], output)
+    events = await database_sync_to_async(actions.complete_turn)(
+        conversation_id, visitor_event_id, [reply_text for _, reply_text in streamed], result.state
+    )
+    for (stream_id, _), event in zip(streamed, events, strict=True):
+        await output.publish({"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()})
+    await output.publish({"type": "typing", "author": "bot", "is_typing": False})
+    return result.state
+
+
+async def _stream_replies(
+    seq: int, replies: list[engine.Reply], output: ConversationOutput
+) -> list[tuple[str, str]]:
+    """Stream each reply's chunks; return (stream id, whole text) per non-empty reply."""
+    streamed = []
+    for index, reply in enumerate(replies):
+        stream_id = f"s-{seq}-{index}"
+        await output.publish({"type": "stream_start", "stream_id": stream_id, "author": "bot"})
+        parts = []
+        async for chunk in iterate_in_thread(reply.chunks):
+            if chunk:
+                parts.append(chunk)
+                await output.publish({"type": "stream_delta", "stream_id": stream_id, "text": chunk})
+        text = "".join(parts).strip()
+        if text:
+            streamed.append((stream_id, text))
+    return streamed
+
+
+async def iterate_in_thread(chunks: Iterable[str]) -> AsyncIterator[str]:
+    """Yield from a possibly blocking iterable (a model's token stream) without blocking the loop."""
+    if isinstance(chunks, list | tuple | str):
+        for chunk in [chunks] if isinstance(chunks, str) else chunks:
+            yield chunk
+        return
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    finished = object()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+        except BaseException as error:  # handed to the consumer of the stream
+            loop.call_soon_threadsafe(queue.put_nowait, error)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, finished)
+
+    threading.Thread(target=produce, daemon=True, name="reply-stream").start()
+    while (item := await queue.get()) is not finished:
+        if isinstance(item, BaseException):
+            raise item
+        yield item

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Serve HTTP and websockets with uvicorn; with REDIS_URL set, a Celery worker runs beside it.
+set -euo pipefail
+PYTHON=${PYTHON:-python}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+WEB_WORKERS=${WEB_WORKERS:-1}
+
+if [ -n "${REDIS_URL:-}" ]; then
+  "$PYTHON" -m celery -A chatbot worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}" &
+  worker=$!
+  trap 'kill "$worker" 2>/dev/null || true' EXIT
+fi
+
+echo
+echo "  The demo bank's website with the chat widget:  http://$HOST:$PORT/"
+echo "  Django admin:                                  http://$HOST:$PORT/admin/"
+echo
+# --ws-max-size: a hard cap far above CHAT_MAX_FRAME_BYTES, which the consumer enforces politely.
+"$PYTHON" -m uvicorn chatbot.asgi:application --host "$HOST" --port "$PORT" \
+  --workers "$WEB_WORKERS" --ws-max-size 65536 --proxy-headers

@@ -1,0 +1,1 @@
+"""Human handoff: escalation, routing, the ownership state machine and the agent console."""
