@@ -18,4 +18,4 @@ echo "  Django admin:                                  http://$HOST:$PORT/admin/
 echo
 # --ws-max-size: a hard cap far above CHAT_MAX_FRAME_BYTES, which the consumer enforces politely.
 "$PYTHON" -m uvicorn chatbot.asgi:application --host "$HOST" --port "$PORT" \
-  --workers "$WEB_WORKERS" --ws-max-size 65536 --proxy-headers
+  --workers "$WEB_WORKERS" --ws-max-size 65536 --proxy-headers --lifespan off

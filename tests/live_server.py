@@ -1,0 +1,109 @@
+"""Run the real ASGI application under uvicorn in a child process, for end-to-end tests."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(
+    database_url: str, origins: str, var_dir: Path, redis_url: str | None = None
+) -> dict:
+    """Return a server's environment: the given database and var/, Redis only when given."""
+    environment = dict(os.environ)
+    environment.pop("REDIS_URL", None)
+    environment.update(
+        {
+            "DATABASE_URL": database_url,
+            "VAR_DIR": str(var_dir),
+            "CHAT_ALLOWED_ORIGINS": origins,
+            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if redis_url:
+        environment["REDIS_URL"] = redis_url
+    return environment
+
+
+def migrate(environment: dict) -> None:
+    """Apply the migrations to the environment's database, or fail the test with the output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
+@contextlib.contextmanager
+def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
+    """Serve the application with uvicorn until the block ends; yield its base URL."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="chatbot-server-") as temporary:
+        log_path = Path(temporary) / "server.log"
+        with log_path.open("w") as log:
+            # A file, not a pipe: a chatty server never blocks on a full pipe.
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "chatbot.asgi:application", "--host",
+                 "127.0.0.1", "--port", str(port), "--lifespan", "off"],
+                cwd=REPO_ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_until_serving(base_url, process, log_path)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"the server exited with code {process.returncode} before answering:\n"
+                f"{log_path.read_text(errors='replace')}"
+            )
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    pytest.fail(
+        f"the server did not answer within {START_TIMEOUT_SECONDS} s:\n"
+        f"{log_path.read_text(errors='replace')}"
+    )
