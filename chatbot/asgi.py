@@ -1,9 +1,13 @@
 """The ASGI application: Django for HTTP, Channels for websockets (origin-checked)."""
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
+# WhiteNoise streams static files synchronously; Django buffers them for ASGI and warns each
+# time. The files are small, and in production the reverse proxy serves them (deploy/).
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 # Django must be set up before anything imports models.
 django_http_application = get_asgi_application()
 

@@ -5,6 +5,13 @@ PYTHON=${PYTHON:-python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 WEB_WORKERS=${WEB_WORKERS:-1}
+# The demo page embeds the widget from this same server, so its own origin must be allowed.
+export CHAT_ALLOWED_ORIGINS=${CHAT_ALLOWED_ORIGINS:-http://$HOST:$PORT,http://localhost:$PORT,http://127.0.0.1:$PORT}
+
+if [ "$WEB_WORKERS" != 1 ] && [ -z "${REDIS_URL:-}" ]; then
+  echo "WEB_WORKERS=$WEB_WORKERS needs REDIS_URL: without it, locks and the channel layer live in one process." >&2
+  exit 2
+fi
 
 if [ -n "${REDIS_URL:-}" ]; then
   "$PYTHON" -m celery -A chatbot worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}" &
