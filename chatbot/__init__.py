@@ -1,4 +1,5 @@
 """The chatbot platform: Django project package and the conversation app."""
+
 from chatbot.celery import app as celery_app
 
 __all__ = ["celery_app"]

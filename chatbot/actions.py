@@ -1,4 +1,5 @@
 """Every write to a conversation: each event is committed with its sequence number."""
+
 import uuid
 from collections.abc import Iterable
 

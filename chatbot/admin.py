@@ -1,4 +1,5 @@
 """Read-only admin views of conversations and their logs."""
+
 from django.contrib import admin
 
 from chatbot.models import Conversation, Event, Turn, Visitor

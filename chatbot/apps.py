@@ -1,4 +1,5 @@
 """The conversation app."""
+
 from django.apps import AppConfig
 
 

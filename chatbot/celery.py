@@ -1,4 +1,5 @@
 """The Celery application; tasks run in-process unless REDIS_URL is set."""
+
 import os
 
 from celery import Celery

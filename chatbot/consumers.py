@@ -1,4 +1,5 @@
 """The widget's websocket: validate a frame, check access, persist, hand on. No bot logic."""
+
 import asyncio
 import json
 import logging
@@ -43,7 +44,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.is_closed = False
         await self.accept()
         self.hello_deadline = asyncio.get_running_loop().call_later(
-            settings.CHAT_HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._close_without_hello())
+            settings.CHAT_HELLO_TIMEOUT_SECONDS,
+            lambda: asyncio.ensure_future(self._close_without_hello()),
         )
 
     async def disconnect(self, code: int) -> None:
@@ -64,7 +66,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             retry_after = self.frame_budget.hit()
             if retry_after is not None:
-                raise FrameError("rate_limited", "Too many frames; slow down.", retry_after=retry_after)
+                raise FrameError(
+                    "rate_limited", "Too many frames; slow down.", retry_after=retry_after
+                )
             frame = parse_frame(text_data, bytes_data, self.limits)
             if self.session is None and frame["type"] not in ("hello", "ping"):
                 raise FrameError("not_ready", "Send 'hello' first.")
@@ -89,7 +93,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.session = session
         self.hello_deadline.cancel()
         # Join before replaying, so nothing committed in between is missed.
-        await self.channel_layer.group_add(conversation_group(session.conversation_id), self.channel_name)
+        await self.channel_layer.group_add(
+            conversation_group(session.conversation_id), self.channel_name
+        )
         await self.send_frame(
             {
                 "type": "welcome",
@@ -117,7 +123,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.session.conversation_id, frame["client_id"], frame["text"]
         )
         await self.send_frame(
-            {"type": "ack", "client_id": event.client_id, "seq": event.seq, "duplicate": is_duplicate}
+            {
+                "type": "ack",
+                "client_id": event.client_id,
+                "seq": event.seq,
+                "duplicate": is_duplicate,
+            }
         )
         if not is_duplicate:
             await self.publish(event.as_frame())
@@ -127,7 +138,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.replay(frame["last_seq"])
 
     async def on_typing(self, frame: dict) -> None:
-        await self._broadcast({"type": "typing", "author": "visitor", "is_typing": frame["is_typing"]})
+        await self._broadcast(
+            {"type": "typing", "author": "visitor", "is_typing": frame["is_typing"]}
+        )
 
     async def on_ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong"})
@@ -151,8 +164,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def publish(self, frame: dict) -> None:
         """Send a frame to this socket and to every other socket on the conversation."""
-        if not self.is_closed:
-            await self.send_frame(frame)
+        await self.send_frame(frame)
         await self._broadcast(frame)
 
     async def _broadcast(self, frame: dict) -> None:
@@ -167,7 +179,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame(message["frame"])
 
     async def send_frame(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+        """Send a frame to this socket; a socket the visitor closed is skipped, not an error."""
+        if self.is_closed:
+            return
+        try:
+            await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+        except OSError:
+            # The server noticed the close before Channels delivered the disconnect event.
+            self.is_closed = True
 
     async def _answer_turns(self) -> None:
         while not self.is_closed:
@@ -183,5 +202,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _close_without_hello(self) -> None:
         if self.session is None:
-            await self.send_frame({"type": "error", "code": "not_ready", "message": "No 'hello' received in time."})
+            await self.send_frame(
+                {"type": "error", "code": "not_ready", "message": "No 'hello' received in time."}
+            )
             await self.close(code=CLOSE_NO_HELLO)

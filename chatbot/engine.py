@@ -3,6 +3,7 @@
 Plain Python: no sockets, no database. Until intent classification, the knowledge graph and
 the dialogue policy are connected, it greets on the first turn and acknowledges after that.
 """
+
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,7 +39,9 @@ def run_turn(state: dict, text: str) -> TurnResult:
     """
     turn_count = state.get("turn_count", 0) + 1
     answer = GREETING if turn_count == 1 else ACKNOWLEDGEMENT
-    return TurnResult(state={**state, "turn_count": turn_count}, replies=[Reply(word_chunks(answer))])
+    return TurnResult(
+        state={**state, "turn_count": turn_count}, replies=[Reply(word_chunks(answer))]
+    )
 
 
 def word_chunks(text: str) -> list[str]:

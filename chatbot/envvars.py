@@ -1,4 +1,5 @@
 """Typed readers for environment variables that fail loudly on a bad value."""
+
 import os
 from pathlib import Path
 
@@ -77,5 +78,7 @@ def env_secret(name: str) -> str:
         try:
             return Path(path).read_text().strip()
         except OSError as error:
-            raise ImproperlyConfigured(f"{name}_FILE points to an unreadable file: {error}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE points to an unreadable file: {error}"
+            ) from None
     return env_str(name)

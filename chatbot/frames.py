@@ -2,6 +2,7 @@
 
 Every rule of docs/protocol.md about a frame's shape lives here, so the consumer only routes.
 """
+
 import json
 from dataclasses import dataclass
 
@@ -83,7 +84,9 @@ def _validate_message(frame: dict, limits: Limits) -> dict:
     client_id = frame.get("client_id")
     if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
         raise _field_error(
-            "client_id", f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters.", frame
+            "client_id",
+            f"'client_id' must be a string of 1 to {MAX_CLIENT_ID_CHARS} characters.",
+            frame,
         )
     text = frame.get("text")
     if not isinstance(text, str):

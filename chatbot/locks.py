@@ -1,4 +1,5 @@
 """Per-conversation locks: one message at a time per conversation, across processes with Redis."""
+
 import asyncio
 import contextlib
 import weakref

@@ -1,4 +1,5 @@
 """Visitors, their conversations, and each conversation's append-only event log."""
+
 import uuid
 
 from django.db import models

@@ -1,4 +1,5 @@
 """Rate limits: per visitor across all their sockets, and per socket for any frame."""
+
 import time
 from collections import deque
 
@@ -49,7 +50,9 @@ def _forget_idle_windows() -> None:
     if len(_visitor_windows) < 10_000:
         return
     now = time.monotonic()
-    for key in [k for k, w in _visitor_windows.items() if not w.hits or w.hits[-1] < now - w.window]:
+    for key in [
+        k for k, w in _visitor_windows.items() if not w.hits or w.hits[-1] < now - w.window
+    ]:
         del _visitor_windows[key]
 
 

@@ -1,4 +1,5 @@
 """One asyncio Redis client per event loop, for locks and rate limits."""
+
 import asyncio
 import weakref
 

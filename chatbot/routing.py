@@ -1,4 +1,5 @@
 """Websocket URL routes."""
+
 from django.urls import path
 
 from chatbot.consumers import ChatConsumer

@@ -3,6 +3,7 @@
 Unset, everything runs embedded on one machine: SQLite in var/, the in-memory channel layer,
 Celery tasks run in-process. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
+
 import os
 import secrets
 from pathlib import Path
@@ -38,6 +39,8 @@ SECRET_KEY = _persistent_secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind TLS, cookies must never travel in clear text.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "chatbot",
+    "chatbot.nlu",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,5 @@
 """Signed visitor tokens: the only way to reach a conversation from the widget."""
+
 import uuid
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """Answer a conversation's unanswered visitor messages: lock, run the engine, stream, commit."""
+
 import asyncio
 import logging
 import threading
@@ -61,7 +62,9 @@ async def _answer_one(
         conversation_id, visitor_event_id, [reply_text for _, reply_text in streamed], result.state
     )
     for (stream_id, _), event in zip(streamed, events, strict=True):
-        await output.publish({"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()})
+        await output.publish(
+            {"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()}
+        )
     await output.publish({"type": "typing", "author": "bot", "is_typing": False})
     return result.state
 
@@ -78,7 +81,9 @@ async def _stream_replies(
         async for chunk in iterate_in_thread(reply.chunks):
             if chunk:
                 parts.append(chunk)
-                await output.publish({"type": "stream_delta", "stream_id": stream_id, "text": chunk})
+                await output.publish(
+                    {"type": "stream_delta", "stream_id": stream_id, "text": chunk}
+                )
         text = "".join(parts).strip()
         if text:
             streamed.append((stream_id, text))
@@ -86,7 +91,7 @@ async def _stream_replies(
 
 
 async def iterate_in_thread(chunks: Iterable[str]) -> AsyncIterator[str]:
-    """Yield from a possibly blocking iterable (a model's token stream) without blocking the loop."""
+    """Yield from a blocking iterable (a model's token stream) without blocking the loop."""
     if isinstance(chunks, list | tuple | str):
         for chunk in [chunks] if isinstance(chunks, str) else chunks:
             yield chunk

@@ -1,4 +1,5 @@
 """HTTP URL routes."""
+
 from django.contrib import admin
 from django.urls import path
 

@@ -1,4 +1,5 @@
 """HTTP pages of the conversation app: the demo bank page and a health check."""
+
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render

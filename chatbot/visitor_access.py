@@ -1,4 +1,5 @@
 """Who a websocket is: the one place a visitor token becomes access to a conversation."""
+
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ class VisitorSession:
 
 
 def admit_visitor(token: str | None) -> VisitorSession:
-    """Admit a returning visitor by token, or a new one without; raise InvalidToken / ExpiredToken."""
+    """Admit a returning visitor by token, or a new one without; raise on a bad token."""
     if token is None:
         visitor_id = actions.create_visitor().pk
         token = issue_visitor_token(visitor_id)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Serve HTTP and websockets with uvicorn; with REDIS_URL set, a Celery worker runs beside it.
+# Serve HTTP and websockets with uvicorn; with REDIS_URL set, a Celery worker runs beside it
+# unless SERVE_WORKER=0 (containers run the worker as a service of its own).
 set -euo pipefail
 PYTHON=${PYTHON:-python}
 HOST=${HOST:-127.0.0.1}
@@ -13,7 +14,8 @@ if [ "$WEB_WORKERS" != 1 ] && [ -z "${REDIS_URL:-}" ]; then
   exit 2
 fi
 
-if [ -n "${REDIS_URL:-}" ]; then
+worker=
+if [ -n "${REDIS_URL:-}" ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
   "$PYTHON" -m celery -A chatbot worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}" &
   worker=$!
   trap 'kill "$worker" 2>/dev/null || true' EXIT
@@ -24,5 +26,10 @@ echo "  The demo bank's website with the chat widget:  http://$HOST:$PORT/"
 echo "  Django admin:                                  http://$HOST:$PORT/admin/"
 echo
 # --ws-max-size: a hard cap far above CHAT_MAX_FRAME_BYTES, which the consumer enforces politely.
-"$PYTHON" -m uvicorn chatbot.asgi:application --host "$HOST" --port "$PORT" \
-  --workers "$WEB_WORKERS" --ws-max-size 65536 --proxy-headers --lifespan off
+serve=("$PYTHON" -m uvicorn chatbot.asgi:application --host "$HOST" --port "$PORT"
+  --workers "$WEB_WORKERS" --ws-max-size 65536 --proxy-headers --lifespan off)
+if [ -z "$worker" ]; then
+  # uvicorn takes the shell's place, so it gets the stop signal itself (PID 1 in a container).
+  exec "${serve[@]}"
+fi
+"${serve[@]}"

@@ -1,4 +1,5 @@
 """Fixtures shared by every test."""
+
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings

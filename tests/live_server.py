@@ -1,4 +1,5 @@
 """Run the real ASGI application under uvicorn in a child process, for end-to-end tests."""
+
 import contextlib
 import os
 import socket
@@ -68,8 +69,18 @@ def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
         with log_path.open("w") as log:
             # A file, not a pipe: a chatty server never blocks on a full pipe.
             process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "chatbot.asgi:application", "--host",
-                 "127.0.0.1", "--port", str(port), "--lifespan", "off"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "chatbot.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--lifespan",
+                    "off",
+                ],
                 cwd=REPO_ROOT,
                 env=environment,
                 stdout=log,

@@ -1,4 +1,5 @@
 """Exit 0 when DATABASE_URL's PostgreSQL and REDIS_URL's Redis answer; else print why and exit 1."""
+
 import os
 import sys
 

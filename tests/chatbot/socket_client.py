@@ -1,4 +1,5 @@
 """A small widget-protocol client over Channels' WebsocketCommunicator, for tests."""
+
 import json
 import uuid
 

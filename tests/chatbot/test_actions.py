@@ -1,4 +1,5 @@
 """Writes to the event log: sequence numbers, idempotency, append-only."""
+
 import pytest
 
 from chatbot import actions

@@ -1,4 +1,5 @@
 """Frame parsing is plain Python: every protocol rule about a frame's shape."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """The sliding window behind the per-socket and per-visitor limits."""
+
 from chatbot.rate_limit import SlidingWindow
 
 

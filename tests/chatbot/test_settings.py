@@ -1,4 +1,5 @@
 """Settings come from the environment, and a bad value stops start-up with a clear message."""
+
 import os
 import subprocess
 import sys
@@ -26,7 +27,11 @@ def test_typed_readers_parse_good_values(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "reader"),
-    [("maybe", lambda: env_bool("X_VALUE", False)), ("12abc", lambda: env_int("X_VALUE", 1)), ("0", lambda: env_int("X_VALUE", 1, minimum=1))],
+    [
+        ("maybe", lambda: env_bool("X_VALUE", False)),
+        ("12abc", lambda: env_int("X_VALUE", 1)),
+        ("0", lambda: env_int("X_VALUE", 1, minimum=1)),
+    ],
 )
 def test_typed_readers_refuse_bad_values(monkeypatch, value, reader):
     monkeypatch.setenv("X_VALUE", value)
@@ -49,8 +54,12 @@ def test_the_server_refuses_to_start_with_a_bad_value(tmp_path, name, value, mes
     environment.pop("DJANGO_SETTINGS_MODULE", None)
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=environment,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode != 0

@@ -1,4 +1,5 @@
 """Two uvicorn processes share one conversation through PostgreSQL and Redis."""
+
 import asyncio
 import json
 import tempfile
@@ -39,7 +40,10 @@ def two_servers(requires_services):
             _test_database_url(), origin, Path(temporary), redis_url=settings.REDIS_URL
         )
         environment["REDIS_KEY_PREFIX"] = settings.REDIS_KEY_PREFIX
-        with running_server(environment, ports[0]) as first, running_server(environment, ports[1]) as second:
+        with (
+            running_server(environment, ports[0]) as first,
+            running_server(environment, ports[1]) as second,
+        ):
             yield [url.replace("http", "ws") + "/ws/chat/" for url in (first, second)], origin
 
 
@@ -59,21 +63,31 @@ def _turn_counts(conversation_id: str) -> list[int]:
     return [turn.state["turn_count"] for turn in turns]
 
 
-async def test_two_processes_keep_one_conversation_in_order_with_one_answer_per_message(two_servers):
+async def test_two_processes_keep_one_conversation_in_order_with_one_answer_per_message(
+    two_servers,
+):
     (first_url, second_url), origin = two_servers
     async with connect(first_url, origin=origin) as first_tab:
         await first_tab.send(json.dumps({"type": "hello", "token": None, "last_seq": 0}))
         welcome = json.loads(await first_tab.recv())
         await first_tab.recv(), await first_tab.recv()  # conversation_started, synced
         async with connect(second_url, origin=origin) as second_tab:
-            await second_tab.send(json.dumps({"type": "hello", "token": welcome["token"], "last_seq": 1}))
-            assert json.loads(await second_tab.recv())["conversation_id"] == welcome["conversation_id"]
+            await second_tab.send(
+                json.dumps({"type": "hello", "token": welcome["token"], "last_seq": 1})
+            )
+            assert (
+                json.loads(await second_tab.recv())["conversation_id"] == welcome["conversation_id"]
+            )
             assert json.loads(await second_tab.recv())["type"] == "synced"
 
             # Both processes receive messages at once; each must be answered once, in order.
             for i in range(MESSAGES_PER_TAB):
                 for name, tab in (("one", first_tab), ("two", second_tab)):
-                    frame = {"type": "message", "client_id": f"{name}-{i}", "text": f"tab {name} #{i}"}
+                    frame = {
+                        "type": "message",
+                        "client_id": f"{name}-{i}",
+                        "text": f"tab {name} #{i}",
+                    }
                     await tab.send(json.dumps(frame))
             last_seq = 1 + 4 * MESSAGES_PER_TAB
             seen_first: dict[int, dict] = {}
@@ -84,13 +98,17 @@ async def test_two_processes_keep_one_conversation_in_order_with_one_answer_per_
             )
 
     stored = await database_sync_to_async(
-        lambda: list(Event.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq"))
+        lambda: list(
+            Event.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+        )
     )()
     assert [event.seq for event in stored] == list(range(1, last_seq + 1))
     assert sorted(seen_first) == sorted(seen_second) == list(range(2, last_seq + 1))
     assert sum(event.author == "visitor" for event in stored) == 2 * MESSAGES_PER_TAB
     # Serialised turns: each one saw the state the previous one left, across both processes.
-    assert await _turn_counts(welcome["conversation_id"]) == list(range(1, 2 * MESSAGES_PER_TAB + 1))
+    assert await _turn_counts(welcome["conversation_id"]) == list(
+        range(1, 2 * MESSAGES_PER_TAB + 1)
+    )
 
 
 async def test_a_message_resent_to_the_other_process_is_stored_once(two_servers):

@@ -1,4 +1,5 @@
 """Answering a conversation's messages: one answerer at a time, each message answered once."""
+
 import asyncio
 import time
 
@@ -67,10 +68,16 @@ async def test_replies_are_committed_after_their_message_and_in_order():
     await answer_unanswered_messages(conversation.pk, output)
 
     log = await database_sync_to_async(
-        lambda: list(Event.objects.filter(conversation=conversation).values_list("seq", "author", "text"))
+        lambda: list(
+            Event.objects.filter(conversation=conversation).values_list("seq", "author", "text")
+        )
     )()
     assert [(seq, author) for seq, author, _ in log] == [
-        (1, "system"), (2, "visitor"), (3, "visitor"), (4, "bot"), (5, "bot")
+        (1, "system"),
+        (2, "visitor"),
+        (3, "visitor"),
+        (4, "bot"),
+        (5, "bot"),
     ]
     assert [log[3][2], log[4][2]] == [engine.GREETING, engine.ACKNOWLEDGEMENT]
     ends = [f["event"]["seq"] for f in output.frames if f["type"] == "stream_end"]

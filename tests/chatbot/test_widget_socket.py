@@ -3,6 +3,7 @@
 This module runs twice in `make test`: on the embedded default (SQLite, in-memory channel layer)
 and on PostgreSQL with channels_redis on Redis.
 """
+
 import asyncio
 import time
 import uuid
@@ -57,7 +58,11 @@ async def test_a_new_visitor_gets_a_token_and_a_started_conversation():
     welcome, started, synced = frames
     assert welcome["token"] and welcome["last_seq"] == 1
     assert welcome["limits"] == {"max_message_chars": 2000}
-    assert (started["seq"], started["author"], started["kind"]) == (1, "system", "conversation_started")
+    assert (started["seq"], started["author"], started["kind"]) == (
+        1,
+        "system",
+        "conversation_started",
+    )
     assert synced == {"type": "synced", "last_seq": 1}
     assert await row_counts() == {"visitors": 1, "conversations": 1, "events": 1, "turns": 0}
     await client.close()
@@ -248,7 +253,10 @@ async def test_an_engine_failure_still_answers_and_keeps_the_state(monkeypatch):
     frames = await client.receive_answer()
 
     reply = events_in(frames)[-1]
-    assert (reply["author"], reply["text"]) == ("bot", "Sorry, something went wrong on my side. Could you say that again?")
+    assert (reply["author"], reply["text"]) == (
+        "bot",
+        "Sorry, something went wrong on my side. Could you say that again?",
+    )
     assert (await row_counts())["turns"] == 1
     await client.close()
 
@@ -294,7 +302,11 @@ async def test_a_malformed_frame_gets_its_error_and_stores_nothing(frame, code, 
         ("not json at all", None, "invalid_json"),
         ("[1, 2, 3]", None, "invalid_frame"),
         (None, b'{"type": "ping"}', "invalid_json"),
-        ('{"type": "message", "client_id": "c", "text": "' + "a" * 20000 + '"}', None, "frame_too_large"),
+        (
+            '{"type": "message", "client_id": "c", "text": "' + "a" * 20000 + '"}',
+            None,
+            "frame_too_large",
+        ),
     ],
 )
 async def test_a_frame_that_is_not_a_json_object_or_too_large_is_refused(raw, binary, code):
@@ -318,7 +330,10 @@ async def test_a_message_above_the_limit_is_refused_and_one_at_the_limit_is_stor
 
     assert error["code"] == "message_too_long" and error["client_id"] == "long"
     assert at_limit["seq"] == 2
-    assert [author for _, author, *_ in await stored_events(client.conversation_id)] == ["system", "visitor"]
+    assert [author for _, author, *_ in await stored_events(client.conversation_id)] == [
+        "system",
+        "visitor",
+    ]
     await client.close()
 
 
@@ -338,7 +353,11 @@ async def test_a_flood_of_messages_is_rate_limited_per_visitor_across_tabs(setti
 
     assert refused[-1]["code"] == "rate_limited" and refused[-1]["client_id"] == "one-too-many"
     assert 0 < refused[-1]["retry_after"] <= 60
-    texts = [text for _, author, _, text in await stored_events(first_tab.conversation_id) if author == "visitor"]
+    texts = [
+        text
+        for _, author, _, text in await stored_events(first_tab.conversation_id)
+        if author == "visitor"
+    ]
     assert "flood" not in texts and len(texts) == 3
     await first_tab.close()
     await second_tab.close()
@@ -381,12 +400,15 @@ def _forged_token(kind: str, victim_token: str) -> str:
         _, own_timestamp, own_signature = issue_visitor_token(uuid.uuid4()).split(":")
         return f"{victim_id}:{own_timestamp}:{own_signature}"
     if kind == "signed with another key":
-        return signing.TimestampSigner(key="not-the-server-key", salt="chatbot.visitor-token").sign(victim_id)
+        return signing.TimestampSigner(key="not-the-server-key", salt="chatbot.visitor-token").sign(
+            victim_id
+        )
     return "hello"
 
 
 @pytest.mark.parametrize(
-    "kind", ["altered signature", "another visitor's signature", "signed with another key", "not a token"]
+    "kind",
+    ["altered signature", "another visitor's signature", "signed with another key", "not a token"],
 )
 async def test_a_forged_token_is_refused_and_the_socket_closed(kind):
     victim = await connected_visitor()
@@ -396,7 +418,9 @@ async def test_a_forged_token_is_refused_and_the_socket_closed(kind):
     intruder = WidgetClient()
     assert await intruder.connect()
 
-    await intruder.send({"type": "hello", "token": _forged_token(kind, victim.token), "last_seq": 0})
+    await intruder.send(
+        {"type": "hello", "token": _forged_token(kind, victim.token), "last_seq": 0}
+    )
     error = await intruder.receive()
     closed = await intruder.receive_output()
 
@@ -424,7 +448,9 @@ async def test_an_expired_token_is_refused(settings, monkeypatch):
     await client.close()
     settings.CHAT_TOKEN_MAX_AGE_DAYS = 1
     two_days_ago = int(time.time()) - 2 * 86400
-    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(two_days_ago))
+    monkeypatch.setattr(
+        signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(two_days_ago)
+    )
     old_token = issue_visitor_token(uuid.UUID(client.token.split(":")[0]))
     before = await row_counts()
 

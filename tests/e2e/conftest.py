@@ -20,7 +20,9 @@ def live_server_url() -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="chatbot-e2e-") as temporary:
         directory = Path(temporary)
-        environment = server_environment(f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory)
+        environment = server_environment(
+            f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory
+        )
         migrate(environment)
         with running_server(environment, port) as url:
             yield url
