@@ -1,0 +1,1 @@
+"""Understanding a visitor's message: intents and entities."""

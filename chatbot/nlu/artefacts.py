@@ -1,0 +1,51 @@
+"""Trained intent models on disk: one versioned folder each, and a pointer to the promoted one."""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+
+PROMOTED_FILE = "promoted.json"
+
+
+def models_root() -> Path:
+    """Return the folder that holds every trained intent model."""
+    root = Path(settings.VAR_DIR) / "models" / "intents"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def new_version(data_hash: str) -> str:
+    """Return a fresh, sortable version name."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{data_hash[:8]}"
+
+
+def read_metadata(version: str) -> dict:
+    """Return a trained model's metadata."""
+    return json.loads((models_root() / version / "metadata.json").read_text())
+
+
+def write_metadata(version: str, metadata: dict) -> None:
+    """Write a trained model's metadata next to its weights."""
+    (models_root() / version / "metadata.json").write_text(json.dumps(metadata, indent=2))
+
+
+def promoted_version() -> str | None:
+    """Return the version the classifier serves, or None before any training."""
+    path = models_root() / PROMOTED_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["version"]
+
+
+def promote(version: str) -> None:
+    """Make `version` the served model; atomic, so a reader sees the old or the new one."""
+    if not (models_root() / version / "metadata.json").exists():
+        raise FileNotFoundError(f"no trained model {version!r}")
+    temporary = models_root() / f".{PROMOTED_FILE}.{os.getpid()}"
+    temporary.write_text(
+        json.dumps({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
+    )
+    temporary.replace(models_root() / PROMOTED_FILE)

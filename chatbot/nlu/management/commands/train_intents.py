@@ -1,0 +1,85 @@
+"""python manage.py train_intents [--data FILE] [--out-of-scope-label NAME] [--fast] [--force]"""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from chatbot.nlu.importing import ImportFileError, read_examples, stored_examples
+from chatbot.nlu.training import TrainingSettings, train_and_store
+
+
+class Command(BaseCommand):
+    help = "Train an intent model on all-MiniLM-L6-v2; promote it unless it is worse on validation."
+
+    def add_arguments(self, parser) -> None:
+        defaults = TrainingSettings()
+        parser.add_argument(
+            "--data", type=Path, help="a CSV/JSON file instead of the stored examples"
+        )
+        parser.add_argument(
+            "--out-of-scope-label", help="examples with this label only calibrate rejection"
+        )
+        parser.add_argument("--fast", action="store_true", help="frozen encoder: about a minute")
+        parser.add_argument(
+            "--force", action="store_true", help="promote even if worse on validation"
+        )
+        parser.add_argument("--epochs", type=int, default=defaults.epochs)
+        parser.add_argument(
+            "--encoder-learning-rate", type=float, default=defaults.encoder_learning_rate
+        )
+        parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+        parser.add_argument("--threads", type=int, default=defaults.threads)
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument(
+            "--json", action="store_true", help="print the model's metadata as JSON"
+        )
+
+    def handle(self, *args, **options) -> None:
+        examples = self._examples(options["data"])
+        settings = TrainingSettings(
+            mode="fast" if options["fast"] else "finetune",
+            epochs=options["epochs"],
+            encoder_learning_rate=options["encoder_learning_rate"],
+            batch_size=options["batch_size"],
+            threads=options["threads"],
+            seed=options["seed"],
+        )
+        try:
+            outcome = train_and_store(
+                examples,
+                settings,
+                options["out_of_scope_label"],
+                force=options["force"],
+                show_progress=options["verbosity"] > 0,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        if options["json"]:
+            self.stdout.write(
+                json.dumps({**outcome.metadata, "promoted": outcome.is_promoted}, indent=2)
+            )
+            return
+        validation = outcome.metadata["validation"]
+        self.stdout.write(
+            f"Model {outcome.version}: validation accuracy {validation['accuracy']:.4f}, "
+            f"macro-F1 {validation['macro_f1']:.4f}, "
+            f"trained in {outcome.metadata['training_seconds']} s."
+        )
+        for note in outcome.notes:
+            self.stdout.write(note)
+        if outcome.is_promoted:
+            self.stdout.write(self.style.SUCCESS(f"Promoted {outcome.version}."))
+
+    def _examples(self, data: Path | None):
+        if data is None:
+            examples = stored_examples()
+            if not examples:
+                raise CommandError(
+                    "No stored examples: import some with import_intents, or pass --data."
+                )
+            return examples
+        try:
+            return read_examples(data)
+        except ImportFileError as error:
+            raise CommandError(f"{data}: " + "; ".join(error.errors[:20])) from None

@@ -1,0 +1,65 @@
+"""Intents, their training examples, and what the classifier said about each visitor message."""
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+INTENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.?\-]{0,99}$"
+MAX_EXAMPLE_CHARS = 2000
+
+
+class Intent(models.Model):
+    """Something a customer wants, such as `card_arrival` or `lost_or_stolen_card`."""
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[
+            RegexValidator(
+                INTENT_NAME_PATTERN, "Letters, digits and _ . ? -, starting with a letter."
+            )
+        ],
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingExample(models.Model):
+    """One way a customer says an intent."""
+
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="examples")
+    text = models.TextField(max_length=MAX_EXAMPLE_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["intent", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["intent", "text"], name="example_unique_per_intent")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class MessageClassification(models.Model):
+    """The classifier's verdict on one visitor message; written once per message."""
+
+    event = models.OneToOneField(
+        "chatbot.Event", on_delete=models.CASCADE, related_name="classification"
+    )
+    intent = models.CharField(max_length=100, blank=True)
+    confidence = models.FloatField()
+    is_low_confidence = models.BooleanField()
+    ranking = models.JSONField(default=list)
+    entities = models.JSONField(default=list)
+    model_version = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.intent} ({self.confidence:.2f})"
