@@ -12,6 +12,7 @@ from chatbot import actions
 from chatbot.frames import FrameError, Limits, parse_frame
 from chatbot.locks import LockTimeout
 from chatbot.models import Conversation
+from chatbot.nlu.client import PendingClassifications
 from chatbot.rate_limit import SlidingWindow, hit_visitor_message_limit
 from chatbot.tokens import ExpiredToken, InvalidToken
 from chatbot.turns import answer_unanswered_messages
@@ -42,6 +43,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.turn_requested = asyncio.Event()
         self.turn_worker: asyncio.Task | None = None
         self.is_closed = False
+        self.classifications = PendingClassifications(self.channel_name)
         await self.accept()
         self.hello_deadline = asyncio.get_running_loop().call_later(
             settings.CHAT_HELLO_TIMEOUT_SECONDS,
@@ -178,6 +180,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if message["origin"] != self.channel_name:
             await self.send_frame(message["frame"])
 
+    async def nlu_result(self, message: dict) -> None:
+        """Take a classification a worker sent to this socket's channel."""
+        self.classifications.resolve(message["request_id"], message["result"])
+
     async def send_frame(self, frame: dict) -> None:
         """Send a frame to this socket; a socket the visitor closed is skipped, not an error."""
         if self.is_closed:
@@ -193,7 +199,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.turn_requested.wait()
             self.turn_requested.clear()
             try:
-                await answer_unanswered_messages(self.session.conversation_id, self)
+                await answer_unanswered_messages(
+                    self.session.conversation_id, self, self.classifications.classify
+                )
             except LockTimeout:
                 logger.warning("Conversation %s stayed locked", self.session.conversation_id)
                 self.turn_requested.set()

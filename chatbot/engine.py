@@ -1,7 +1,8 @@
-"""The turn engine: dialogue state and a visitor's message in, the bot's replies out.
+"""The turn engine: dialogue state, a visitor's message and its understanding in, replies out.
 
-Plain Python: no sockets, no database. Until intent classification, the knowledge graph and
-the dialogue policy are connected, it greets on the first turn and acknowledges after that.
+Plain Python: no sockets, no database. The knowledge graph and the dialogue policy will answer
+from here; until they do, the bot says what it understood, asks again when unsure, and never
+stays silent.
 """
 
 import re
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 
 GREETING = "Hello! I'm the virtual assistant. How can I help you today?"
 ACKNOWLEDGEMENT = "Thanks, I have your message. How else can I help?"
+NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
+UNSURE = "I'm not sure I understood. Could you put it another way?"
+UNDERSTOOD = "I understand you're asking about {topic}."
 
 
 @dataclass
@@ -27,21 +31,38 @@ class TurnResult:
     replies: list[Reply] = field(default_factory=list)
 
 
-def run_turn(state: dict, text: str) -> TurnResult:
+def run_turn(state: dict, text: str, understanding: dict | None = None) -> TurnResult:
     """Handle one visitor message.
 
     Args:
         state: the dialogue state after the previous turn ({} for a new conversation).
         text: the visitor's message, trimmed, never empty.
+        understanding: the classifier's verdict (status "ok" with intent, confidence,
+            is_low_confidence, ranking and entities), or status "timeout" when it did not
+            answer in time, "no_model" before any training; None when not asked.
 
     Returns:
         The new state and the replies, in order.
     """
-    turn_count = state.get("turn_count", 0) + 1
-    answer = GREETING if turn_count == 1 else ACKNOWLEDGEMENT
-    return TurnResult(
-        state={**state, "turn_count": turn_count}, replies=[Reply(word_chunks(answer))]
-    )
+    state = {**state, "turn_count": state.get("turn_count", 0) + 1}
+    status = (understanding or {}).get("status")
+    if status == "ok" and not understanding["is_low_confidence"]:
+        state.update(intent=understanding["intent"], unsure_turns=0)
+        answer = UNDERSTOOD.format(topic=describe_intent(understanding["intent"]))
+    elif status == "ok":
+        state["unsure_turns"] = state.get("unsure_turns", 0) + 1
+        answer = UNSURE
+    elif status in ("timeout", "unknown_message"):
+        state["unsure_turns"] = state.get("unsure_turns", 0) + 1
+        answer = NOT_CAUGHT
+    else:
+        answer = GREETING if state["turn_count"] == 1 else ACKNOWLEDGEMENT
+    return TurnResult(state=state, replies=[Reply(word_chunks(answer))])
+
+
+def describe_intent(name: str) -> str:
+    """Return an intent's name as words: `card_arrival` -> `card arrival`."""
+    return " ".join(re.findall(r"[A-Za-z0-9]+", name)).lower()
 
 
 def word_chunks(text: str) -> list[str]:

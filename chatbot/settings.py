@@ -157,6 +157,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
+CELERY_TASK_ROUTES = {"nlu.*": {"queue": "nlu"}}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -173,6 +175,14 @@ CHAT_RATE_LIMIT_WINDOW_SECONDS = env_float("CHAT_RATE_LIMIT_WINDOW_SECONDS", 10.
 CHAT_TOKEN_MAX_AGE_DAYS = env_float("CHAT_TOKEN_MAX_AGE_DAYS", 30.0, 0.0001)
 CHAT_HELLO_TIMEOUT_SECONDS = env_float("CHAT_HELLO_TIMEOUT_SECONDS", 10.0, 0.1)
 CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)
+
+# --- Intent classification --------------------------------------------------------------------
+
+NLU_QUEUE = "nlu"
+# How long a turn waits for the classifier before answering "I didn't catch that".
+NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 3.0, 0.05)
+# Threads per classifying process; a worker with concurrency N uses N processes.
+NLU_THREADS = env_int("NLU_THREADS", 1, 1)
 
 # --- Static files, passwords, i18n ---------------------------------------------------------
 

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
@@ -25,12 +25,25 @@ class ConversationOutput(Protocol):
     async def publish(self, frame: dict) -> None: ...
 
 
-async def answer_unanswered_messages(conversation_id: uuid.UUID, output: ConversationOutput) -> int:
-    """Answer every visitor message that has no completed turn, in order; return how many."""
+Understand = Callable[[int], Awaitable[dict]]
+
+
+async def answer_unanswered_messages(
+    conversation_id: uuid.UUID, output: ConversationOutput, understand: Understand | None = None
+) -> int:
+    """Answer every visitor message that has no completed turn, in order; return how many.
+
+    `understand` classifies a stored message by its event id (on the Celery workers); without
+    it, the engine answers without an understanding.
+    """
     async with conversation_lock(conversation_id):
         state, pending = await _load_unanswered(conversation_id)
         for visitor_event_id, seq, text in pending:
-            state = await _answer_one(conversation_id, state, visitor_event_id, seq, text, output)
+            await output.publish({"type": "typing", "author": "bot", "is_typing": True})
+            understanding = await understand(visitor_event_id) if understand else None
+            state = await _answer_one(
+                conversation_id, state, visitor_event_id, seq, text, understanding, output
+            )
         return len(pending)
 
 
@@ -47,11 +60,13 @@ async def _answer_one(
     visitor_event_id: int,
     seq: int,
     text: str,
+    understanding: dict | None,
     output: ConversationOutput,
 ) -> dict:
-    await output.publish({"type": "typing", "author": "bot", "is_typing": True})
     try:
-        result = await sync_to_async(engine.run_turn, thread_sensitive=False)(state, text)
+        result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
+            state, text, understanding
+        )
         streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
         # Never silence: a broken turn still answers, and keeps the previous state.

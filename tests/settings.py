@@ -1,8 +1,14 @@
 """Test settings: the environment-driven settings with fast password hashing."""
 
+import tempfile
+from pathlib import Path
+
 from chatbot.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Worker threads would otherwise keep connections open past the test database's teardown.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Trained models and other artefacts go to a fresh folder, never a developer's var/.
+VAR_DIR = Path(tempfile.mkdtemp(prefix="chatbot-test-var-"))  # noqa: F405

@@ -23,6 +23,8 @@ from chatbot.nlu import artefacts
 from chatbot.nlu.evaluation import evaluate_predictions
 from chatbot.nlu.importing import LabelledExample
 
+INFERENCE_BATCH = 128
+
 
 @dataclass
 class TrainingSettings:
@@ -214,15 +216,26 @@ class _Trainer:
             self._fine_tune(training, targets, validation)
 
     def _sentence_vectors(self, texts: list[str], description: str):
+        return self._in_length_order(texts, self.network.embed, description)
+
+    def _in_length_order(self, texts: list[str], function, description: str | None = None):
+        """Run `function` over batches of similar-length texts; return rows in the texts' order."""
         import torch
 
         self.network.eval()
-        batches = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        outputs = []
+        starts = range(0, len(texts), INFERENCE_BATCH)
         with torch.no_grad():
-            for start in _progress(range(0, len(texts), 128), description, self.show_progress):
-                encoded = self._encode(texts[start : start + 128])
-                batches.append(self.network.embed(encoded["input_ids"], encoded["attention_mask"]))
-        return torch.cat(batches)
+            for start in _progress(
+                starts, description or "", bool(description) and self.show_progress
+            ):
+                encoded = self._encode([texts[i] for i in order[start : start + INFERENCE_BATCH]])
+                outputs.append(function(encoded["input_ids"], encoded["attention_mask"]))
+        rows = torch.cat(outputs)
+        restored = torch.empty_like(rows)
+        restored[torch.tensor(order)] = rows
+        return restored
 
     def _init_classifier_from_centroids(self, vectors, targets) -> None:
         import torch
@@ -334,17 +347,9 @@ class _Trainer:
         return float((predictions == self.label_ids(validation)).mean())
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        import torch
-
-        self.network.eval()
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, len(texts), 128):
-                encoded = self._encode(texts[start : start + 128])
-                outputs.append(
-                    self.network(encoded["input_ids"], encoded["attention_mask"]).numpy()
-                )
-        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.labels)))
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self._in_length_order(texts, self.network).numpy()
 
     def export(self, directory: Path, sample_texts: list[str]) -> float:
         """Write model.onnx and tokenizer.json; return the largest torch-vs-ONNX logit gap."""
