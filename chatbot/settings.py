@@ -125,8 +125,17 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py's pool defaults to 100 connections, too few for hundreds of sockets.
-                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py's pool defaults to 100 connections: too few for many sockets.
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        # redis-py 8 times reads out after 5 s, exactly the layer's blocking
+                        # BZPOPMIN wait, so a receive with nothing to read fails at random.
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "prefix": f"{REDIS_KEY_PREFIX}:asgi",
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, 10),
                 "expiry": 60,

@@ -1,8 +1,20 @@
 """Fixtures shared by every test."""
 
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
+
+from tests.live_server import REPO_ROOT, child_process_database_url
+from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
+
+WORKER_START_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +30,69 @@ def requires_services():
     """Skip, with the reason, unless PostgreSQL and Redis are configured."""
     if not settings.REDIS_URL or settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         pytest.skip("needs DATABASE_URL (PostgreSQL) and REDIS_URL: `make test-services` sets them")
+
+
+def start_celery_worker(var_dir: Path, queues: str, app: str = "chatbot", log_name: str = "worker"):
+    """Start a real Celery worker process on the test database and Redis; return it once ready."""
+    log_path = Path(tempfile.mkdtemp(prefix="chatbot-worker-")) / f"{log_name}.log"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+        "DATABASE_URL": child_process_database_url(),
+        "VAR_DIR": str(var_dir),
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                app,
+                "worker",
+                "-Q",
+                queues,
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{log_name}-%h-{time.monotonic_ns()}",
+            ],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    while "ready." not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.2)
+    process.log_path = log_path
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_worker(request):
+    """With Redis configured, run a real worker for the whole session, serving the tiny model."""
+    if not settings.REDIS_URL:
+        yield None
+        return
+    request.getfixturevalue("django_db_setup")
+    var_dir = request.getfixturevalue("tiny_model_var_dir")
+    process = start_celery_worker(var_dir, "celery,nlu")
+    yield process
+    stop(process)

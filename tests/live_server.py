@@ -25,6 +25,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def child_process_database_url() -> str:
+    """Return a URL of the PostgreSQL test database pytest-django made, for child processes."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
+    return (
+        f"postgres://{database['USER']}{password}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
 def server_environment(
     database_url: str, origins: str, var_dir: Path, redis_url: str | None = None
 ) -> dict:

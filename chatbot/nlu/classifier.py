@@ -45,6 +45,8 @@ class IntentClassifier:
         self.temperature: float = self.metadata["calibration"]["temperature"]
         self.threshold: float = self.metadata["calibration"]["threshold"]
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # The saved tokenizer may carry the training-time padding; rows are padded here instead.
+        self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.metadata["settings"]["max_length"])
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads

@@ -10,24 +10,19 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection
 from websockets.asyncio.client import connect
 
 from chatbot.models import Event, Turn
-from tests.live_server import free_port, running_server, server_environment
+from tests.live_server import (
+    child_process_database_url,
+    free_port,
+    running_server,
+    server_environment,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 MESSAGES_PER_TAB = 5
-
-
-def _test_database_url() -> str:
-    database = connection.settings_dict
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    return (
-        f"postgres://{database['USER']}{password}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
 
 
 @pytest.fixture
@@ -37,7 +32,7 @@ def two_servers(requires_services):
     origin = f"http://127.0.0.1:{ports[0]}"
     with tempfile.TemporaryDirectory(prefix="chatbot-two-servers-") as temporary:
         environment = server_environment(
-            _test_database_url(), origin, Path(temporary), redis_url=settings.REDIS_URL
+            child_process_database_url(), origin, Path(temporary), redis_url=settings.REDIS_URL
         )
         environment["REDIS_KEY_PREFIX"] = settings.REDIS_KEY_PREFIX
         with (
