@@ -33,6 +33,7 @@ chromium:
 run: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py load_demo
 	PYTHON=$(PY) HOST=$(HOST) PORT=$(PORT) deploy/serve.sh
 
 test: install chromium

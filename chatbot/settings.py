@@ -190,6 +190,12 @@ CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)
 NLU_QUEUE = "nlu"
 # How long a turn waits for the classifier before answering "I didn't catch that".
 NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 3.0, 0.05)
+# The demo bank's intents, loaded by `make run` (BANKING77's training split).
+DEMO_INTENTS_FILE = Path(
+    env_str(
+        "DEMO_INTENTS_FILE", str(BASE_DIR.parent / "shared" / "data" / "banking77" / "train.csv")
+    )
+)
 # Threads per classifying process; a worker with concurrency N uses N processes.
 NLU_THREADS = env_int("NLU_THREADS", 1, 1)
 

@@ -1,5 +1,8 @@
 """Celery envelope for classification: ids in, results to the waiting consumers' channels."""
 
+import asyncio
+import threading
+
 from asgiref.sync import async_to_sync
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -33,11 +36,45 @@ def classify_messages(requests: list[dict]) -> None:
     batch returns the stored verdicts.
     """
     results = understand_events([r["event_id"] for r in requests], settings.NLU_THREADS)
+    messages = [
+        (
+            request["reply_channel"],
+            {
+                "type": "nlu.result",
+                "request_id": request["request_id"],
+                "result": results.get(request["event_id"], {"status": "unknown_message"}),
+            },
+        )
+        for request in requests
+    ]
+    _send_to_channels(messages)
+
+
+def _send_to_channels(messages: list[tuple[str, dict]]) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # In-process: the web server's loop owns the in-memory layer, and asgiref hands the
+        # sends back to it.
+        async_to_sync(_send_all)(messages)
+    else:
+        # One long-lived loop per worker process keeps its Redis connections open.
+        asyncio.run_coroutine_threadsafe(_send_all(messages), _sender_loop()).result(timeout=10)
+
+
+async def _send_all(messages: list[tuple[str, dict]]) -> None:
     channel_layer = get_channel_layer()
-    for request in requests:
-        message = {
-            "type": "nlu.result",
-            "request_id": request["request_id"],
-            "result": results.get(request["event_id"], {"status": "unknown_message"}),
-        }
-        async_to_sync(channel_layer.send)(request["reply_channel"], message)
+    for channel, message in messages:
+        await channel_layer.send(channel, message)
+
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """Return this process's background loop for channel sends, started on first use."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, daemon=True, name="channel-sends").start()
+        return _loop

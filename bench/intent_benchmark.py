@@ -1,0 +1,245 @@
+"""Intent benchmark: train on BANKING77 train, evaluate on BANKING77 test, measure serving speed.
+
+Prints one JSON object: accuracy, macro-F1, training time, batch-1 latency p50/p95 through the
+model API, throughput at batch 32, and the end-to-end latency of a classification through a
+real Celery worker over the local Redis, awaited the way the websocket consumer awaits it.
+
+    .venv/bin/python bench/intent_benchmark.py                 # fine-tuned model (best mode)
+    .venv/bin/python bench/intent_benchmark.py --fast          # frozen encoder
+    .venv/bin/python bench/intent_benchmark.py --model-dir var/models/intents/VERSION  # no training
+
+The test split is only ever used here, after training: nothing is chosen on it.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BANKING77 = REPO_ROOT.parent / "shared" / "data" / "banking77"
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    work = Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+            "VAR_DIR": str(work),
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "REDIS_URL": arguments.redis_url,
+            "REDIS_KEY_PREFIX": f"intent-bench-{uuid.uuid4().hex[:8]}",
+        }
+    )
+    sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    config = {
+        key: str(value) if isinstance(value, Path) else value
+        for key, value in vars(arguments).items()
+    }
+    figures = {"config": config}
+    model_dir = arguments.model_dir or train(arguments, figures)
+    figures |= evaluate(model_dir, arguments)
+    if not arguments.skip_celery:
+        figures["celery"] = asyncio.run(celery_round_trips(model_dir, work, arguments))
+    output = json.dumps(figures, indent=2)
+    print(output)
+    if arguments.out:
+        Path(arguments.out).write_text(output)
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=Path, default=BANKING77 / "train.csv")
+    parser.add_argument("--test", type=Path, default=BANKING77 / "test.csv")
+    parser.add_argument("--fast", action="store_true", help="frozen encoder instead of fine-tuning")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--model-dir", type=Path, help="evaluate this trained model, skip training")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--latency-samples", type=int, default=1000)
+    parser.add_argument("--celery-messages", type=int, default=300)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--skip-celery", action="store_true")
+    parser.add_argument("--out", help="also write the JSON here")
+    return parser.parse_args()
+
+
+def train(arguments: argparse.Namespace, figures: dict) -> Path:
+    from chatbot.nlu.importing import read_examples
+    from chatbot.nlu.training import TrainingSettings, train_and_store
+
+    settings = TrainingSettings(
+        mode="fast" if arguments.fast else "finetune", threads=arguments.threads
+    )
+    if arguments.epochs:
+        settings.epochs = arguments.epochs
+    started = time.monotonic()
+    outcome = train_and_store(read_examples(arguments.train), settings, show_progress=True)
+    figures["training_seconds"] = round(time.monotonic() - started, 1)
+    figures["model"] = {
+        "version": outcome.version,
+        "mode": settings.mode,
+        "validation_accuracy": outcome.metadata["validation"]["accuracy"],
+        "history": outcome.metadata["history"],
+        "calibration": outcome.metadata["calibration"],
+        "onnx_max_abs_difference": outcome.metadata["onnx_max_abs_difference"],
+    }
+    return outcome.directory
+
+
+def evaluate(model_dir: Path, arguments: argparse.Namespace) -> dict:
+    from chatbot.nlu.classifier import IntentClassifier
+    from chatbot.nlu.evaluation import evaluate_predictions
+    from chatbot.nlu.importing import read_examples
+
+    classifier = IntentClassifier(model_dir, threads=arguments.threads)
+    examples = read_examples(arguments.test)
+    texts = [e.text for e in examples]
+    predictions = []
+    for start in range(0, len(texts), 32):
+        predictions += classifier.classify(texts[start : start + 32])
+    metrics = evaluate_predictions([e.intent for e in examples], [p.intent for p in predictions])
+    flagged = [p.is_low_confidence for p in predictions]
+    right = [p.intent == e.intent for p, e in zip(predictions, examples, strict=True)]
+    accepted = [r for r, f in zip(right, flagged, strict=True) if not f]
+    return {
+        "test_examples": len(examples),
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "low_confidence_share": round(sum(flagged) / len(flagged), 4),
+        "accuracy_when_confident": round(sum(accepted) / max(1, len(accepted)), 4),
+        "most_confused": metrics["most_confused"][:5],
+        "batch1_latency_ms": batch_one_latency(classifier, texts, arguments.latency_samples),
+        "batch32_throughput_per_second": batch_throughput(classifier, texts, 32),
+    }
+
+
+def batch_one_latency(classifier, texts: list[str], samples: int) -> dict:
+    """Time classify([text]) end to end: tokenizer, network, calibration."""
+    for text in texts[:50]:
+        classifier.classify([text])
+    timings = []
+    for text in (texts * (samples // len(texts) + 1))[:samples]:
+        started = time.perf_counter()
+        classifier.classify([text])
+        timings.append((time.perf_counter() - started) * 1000)
+    return percentiles(timings)
+
+
+def batch_throughput(classifier, texts: list[str], batch_size: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch_size):
+        classifier.classify(texts[start : start + batch_size])
+    return round(len(texts) / (time.perf_counter() - started), 1)
+
+
+async def celery_round_trips(model_dir: Path, work: Path, arguments: argparse.Namespace) -> dict:
+    """Classify stored messages on a real worker; the reply comes back over the channel layer."""
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from chatbot import actions
+    from chatbot.nlu import artefacts
+    from chatbot.nlu.tasks import classify_messages
+
+    served = work / "models" / "intents" / model_dir.name
+    if not served.exists():
+        served.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(model_dir.resolve(), served)
+    artefacts.promote(model_dir.name)
+    worker = start_worker(work)
+    try:
+        channel_layer = get_channel_layer()
+        reply_channel = await channel_layer.new_channel()
+        conversation = await sync_to_async(actions.open_conversation)(
+            (await sync_to_async(actions.create_visitor)()).pk
+        )
+        texts = [line.split(",")[0] for line in arguments.test.read_text().splitlines()[1:]]
+        timings = []
+        for index in range(arguments.celery_messages + 10):
+            event, _ = await sync_to_async(actions.record_visitor_message)(
+                conversation.pk, f"bench-{index}", texts[index % len(texts)]
+            )
+            request = {
+                "event_id": event.pk,
+                "reply_channel": reply_channel,
+                "request_id": str(index),
+            }
+            started = time.perf_counter()
+            await sync_to_async(classify_messages.apply_async, thread_sensitive=False)(
+                args=[[request]], queue="nlu"
+            )
+            message = await asyncio.wait_for(channel_layer.receive(reply_channel), 30)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert message["request_id"] == str(index) and message["result"]["status"] == "ok"
+            if index >= 10:  # the first ones warm the connections up
+                timings.append(elapsed)
+        return {"end_to_end_latency_ms": percentiles(timings), "messages": len(timings)}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def start_worker(work: Path) -> subprocess.Popen:
+    log_path = work / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "chatbot",
+                "worker",
+                "-Q",
+                "nlu",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "NLU_THREADS": "2"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    from chatbot.celery import app
+
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
+    return worker
+
+
+def percentiles(timings: list[float]) -> dict:
+    ordered = sorted(timings)
+
+    def at(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+
+    return {
+        "p50": round(statistics.median(ordered), 3),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "samples": len(ordered),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""python manage.py load_demo: the demo bank's intents, and a first model if none is trained."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from chatbot.nlu import artefacts
+from chatbot.nlu.models import TrainingExample
+
+
+class Command(BaseCommand):
+    help = "Load the demo bank's data where missing; train a fast intent model if none is served."
+
+    def handle(self, *args, **options) -> None:
+        if not TrainingExample.objects.exists():
+            self._import_demo_intents()
+        if artefacts.promoted_version() is None and TrainingExample.objects.exists():
+            self.stdout.write("Training a first intent model (fast mode, about a minute)...")
+            call_command("train_intents", "--fast", stdout=self.stdout, stderr=self.stderr)
+
+    def _import_demo_intents(self) -> None:
+        path = settings.DEMO_INTENTS_FILE
+        if not path.exists():
+            self.stderr.write(
+                f"The demo intents file {path} is missing: the bot runs without intents. "
+                "Set DEMO_INTENTS_FILE, or import your own with import_intents."
+            )
+            return
+        self.stdout.write(f"Importing the demo bank's intents from {path}")
+        call_command("import_intents", str(path), stdout=self.stdout, stderr=self.stderr)
