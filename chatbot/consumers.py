@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_TOKEN = 4401
 CLOSE_NO_HELLO = 4408
 REPLAY_BATCH = 500
+LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta")
 
 
 def conversation_group(conversation_id: object) -> str:
@@ -165,9 +166,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return [event.as_frame() for event in conversation.events_after(after_seq)[:REPLAY_BATCH]]
 
     async def publish(self, frame: dict) -> None:
-        """Send a frame to this socket and to every other socket on the conversation."""
+        """Send a frame to this socket, and what other sockets need to every other one.
+
+        A reply's deltas stay on the socket that asked: the others get the committed reply with
+        `stream_end`, which saves the channel layer a message per delta.
+        """
         await self.send_frame(frame)
-        await self._broadcast(frame)
+        if frame["type"] not in LOCAL_ONLY_FRAMES:
+            await self._broadcast(frame)
 
     async def _broadcast(self, frame: dict) -> None:
         await self.channel_layer.group_send(

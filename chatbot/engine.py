@@ -65,6 +65,7 @@ def describe_intent(name: str) -> str:
     return " ".join(re.findall(r"[A-Za-z0-9]+", name)).lower()
 
 
-def word_chunks(text: str) -> list[str]:
-    """Return the text a word at a time, spaces kept, the way a language model streams it."""
-    return re.findall(r"\S+\s*|\s+", text)
+def word_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
+    """Return the text a few words at a time, spaces kept, the way a language model streams it."""
+    words = re.findall(r"\S+\s*|\s+", text)
+    return ["".join(words[i : i + words_per_chunk]) for i in range(0, len(words), words_per_chunk)]

@@ -7,6 +7,7 @@ import weakref
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class PendingClassifications:
 
     async def classify(self, event_id: int) -> dict:
         """Return the classification of a stored message, or {"status": "timeout"}."""
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Embedded: no broker, no workers; the same function runs in a thread here.
+            return await _understand_here(event_id)
         loop = asyncio.get_running_loop()
         request_id = uuid.uuid4().hex
         future = self.futures[request_id] = loop.create_future()
@@ -83,3 +87,16 @@ class PendingClassifications:
         future = self.futures.get(request_id)
         if future is not None and not future.done():
             future.set_result(result)
+
+
+async def _understand_here(event_id: int) -> dict:
+    from chatbot.nlu.understanding import understand_events
+
+    try:
+        results = await asyncio.wait_for(
+            database_sync_to_async(understand_events)([event_id], settings.NLU_THREADS),
+            settings.NLU_TIMEOUT_SECONDS,
+        )
+    except TimeoutError:
+        return {"status": "timeout"}
+    return results.get(event_id, {"status": "unknown_message"})

@@ -1,11 +1,13 @@
 """The websocket turn awaits the classifier without blocking, and falls back when it is silent."""
 
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 
 from chatbot import engine
 from chatbot.models import Turn
-from chatbot.nlu import tasks
+from chatbot.nlu import tasks, understanding
 from tests.chatbot.socket_client import WidgetClient, events_in
 
 pytestmark = [pytest.mark.websocket, pytest.mark.django_db(transaction=True)]
@@ -31,7 +33,13 @@ async def test_the_bot_says_which_intent_it_understood(tiny_model):
 
 async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(settings, monkeypatch):
     settings.NLU_TIMEOUT_SECONDS = 0.2
+
+    def stuck_classifier(*args, **kwargs):
+        time.sleep(1)
+
+    # Silent workers (with Redis), or a classifier stuck in the web process (embedded).
     monkeypatch.setattr(tasks.classify_messages, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(understanding, "understand_events", stuck_classifier)
 
     reply, state = await ask("where is my card?")
 
