@@ -3,8 +3,7 @@
 import uuid
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 
 from chatbot.models import Conversation, Event, Turn, Visitor
 
@@ -40,10 +39,7 @@ def append_event(
 ) -> Event:
     """Append one event under the conversation's next sequence number."""
     with transaction.atomic():
-        # The row lock taken by this UPDATE orders concurrent writers; the unique
-        # constraint on (conversation, seq) is the backstop.
-        Conversation.objects.filter(pk=conversation_id).update(last_seq=F("last_seq") + 1)
-        seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_id)
+        seq = _next_seq(conversation_id)
         return Event.objects.create(
             conversation_id=conversation_id,
             seq=seq,
@@ -55,13 +51,27 @@ def append_event(
         )
 
 
+def _next_seq(conversation_id: uuid.UUID) -> int:
+    """Bump and return the conversation's last sequence number, inside the caller's transaction."""
+    # One statement: the row lock this UPDATE takes orders concurrent writers until commit, and
+    # the unique constraint on (conversation, seq) is the backstop. Django's update() cannot
+    # return the new value, hence the SQL (RETURNING works on PostgreSQL and SQLite alike).
+    table = Conversation._meta.db_table
+    key = Conversation._meta.pk.get_db_prep_value(conversation_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq", [key]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    return row[0]
+
+
 def record_visitor_message(
     conversation_id: uuid.UUID, client_id: str, text: str
 ) -> tuple[Event, bool]:
     """Store a visitor message once per client id; return it and whether it was a resend."""
-    existing = Event.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
-    if existing is not None:
-        return existing, True
     try:
         event = append_event(
             conversation_id,
@@ -71,7 +81,8 @@ def record_visitor_message(
             client_id=client_id,
         )
     except IntegrityError:
-        # The same client id raced in from another socket and won; the whole append rolled back.
+        # A resend (or the same message racing in from another socket): the whole append,
+        # sequence number included, rolled back.
         return Event.objects.get(conversation_id=conversation_id, client_id=client_id), True
     return event, False
 

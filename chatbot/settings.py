@@ -105,7 +105,6 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        database["CONN_MAX_AGE"] = 0
     return database
 
 
