@@ -82,6 +82,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_hello(self, frame: dict) -> None:
         if self.session is not None:
             raise FrameError("already_connected", "This socket already said hello.")
+        # The hello has arrived; a busy server may take a while to admit the visitor.
+        self.hello_deadline.cancel()
         try:
             session = await database_sync_to_async(admit_visitor)(frame["token"])
         except (InvalidToken, ExpiredToken) as error:
@@ -94,7 +96,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_TOKEN)
             return
         self.session = session
-        self.hello_deadline.cancel()
         # Join before replaying, so nothing committed in between is missed.
         await self.channel_layer.group_add(
             conversation_group(session.conversation_id), self.channel_name
