@@ -33,7 +33,7 @@ class TrainingSettings:
     """Everything that decides a training run; stored with the model."""
 
     mode: str = "finetune"
-    epochs: int = 4
+    epochs: int = 7
     batch_size: int = 32
     encoder_learning_rate: float = 1e-4
     classifier_learning_rate: float = 2e-3
