@@ -187,6 +187,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if message["origin"] != self.channel_name:
             await self.send_frame(message["frame"])
 
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the socket; nothing is sent on it afterwards."""
+        self.is_closed = True
+        await super().close(code=code, reason=reason)
+
     async def nlu_result(self, message: dict) -> None:
         """Take a classification a worker sent to this socket's channel."""
         self.classifications.resolve(message["request_id"], message["result"])

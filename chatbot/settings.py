@@ -136,7 +136,9 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": f"{REDIS_KEY_PREFIX}:asgi",
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, 10),
+                # All of a process's sockets share one Redis inbox, so its capacity is per
+                # server process, not per socket: at 1,000 it filled with a few hundred sockets.
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 100_000, 10),
                 "expiry": 60,
             },
         }
