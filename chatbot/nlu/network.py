@@ -62,7 +62,11 @@ def load_base_network(label_count: int) -> IntentNetwork:
     """Return a network on the packaged encoder with an untrained classifier."""
     from transformers import AutoModel
 
-    encoder = AutoModel.from_pretrained(str(base_encoder_dir()), local_files_only=True)
+    # Eager attention exports to the plain MatMul/Softmax pattern that ONNX Runtime's
+    # transformer optimizer fuses into its Attention kernel; the SDPA export is not fused.
+    encoder = AutoModel.from_pretrained(
+        str(base_encoder_dir()), local_files_only=True, attn_implementation="eager"
+    )
     return IntentNetwork(encoder, label_count)
 
 

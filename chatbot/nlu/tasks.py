@@ -22,6 +22,8 @@ def load_model_once_per_worker_process(**kwargs) -> None:
 
 @shared_task(
     name="nlu.classify_messages",
+    # The result travels over the channel layer; storing it in the backend too is wasted work.
+    ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError,),

@@ -387,6 +387,7 @@ class _Trainer:
                 opset_version=17,
                 dynamo=False,
             )
+        _fuse_transformer_operators(directory / "model.onnx", self.network.encoder.config)
         self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
         session = onnxruntime.InferenceSession(
             str(directory / "model.onnx"), providers=["CPUExecutionProvider"]
@@ -396,6 +397,19 @@ class _Trainer:
         with torch.no_grad():
             torch_logits = self.network(*inputs).numpy()
         return round(float(np.abs(onnx_logits - torch_logits).max()), 6)
+
+
+def _fuse_transformer_operators(path: Path, config) -> None:
+    """Rewrite the graph with ONNX Runtime's fused attention, layer-norm and GELU operators."""
+    from onnxruntime.transformers import optimizer
+
+    optimised = optimizer.optimize_model(
+        str(path),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+    )
+    optimised.save_model_to_file(str(path))
 
 
 def _per_intent_sample(
