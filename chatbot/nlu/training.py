@@ -7,6 +7,7 @@ out a stratified validation split of the training data to pick the best epoch an
 
 import copy
 import hashlib
+import logging
 import math
 import random
 import sys
@@ -403,13 +404,18 @@ def _fuse_transformer_operators(path: Path, config) -> None:
     """Rewrite the graph with ONNX Runtime's fused attention, layer-norm and GELU operators."""
     from onnxruntime.transformers import optimizer
 
-    optimised = optimizer.optimize_model(
-        str(path),
-        model_type="bert",
-        num_heads=config.num_attention_heads,
-        hidden_size=config.hidden_size,
-    )
-    optimised.save_model_to_file(str(path))
+    # The optimizer logs every pass at INFO; the training's own progress is what people read.
+    logging.disable(logging.INFO)
+    try:
+        optimised = optimizer.optimize_model(
+            str(path),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+        )
+        optimised.save_model_to_file(str(path))
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _per_intent_sample(
