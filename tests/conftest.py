@@ -1,8 +1,6 @@
 """Fixtures shared by every test."""
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,7 +9,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
-from tests.live_server import REPO_ROOT, child_process_database_url
+from tests.live_server import child_process_database_url, start_logged, stop
 from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
 
 WORKER_START_TIMEOUT_SECONDS = 60
@@ -34,55 +32,24 @@ def requires_services():
 
 def start_celery_worker(var_dir: Path, queues: str, app: str = "chatbot", log_name: str = "worker"):
     """Start a real Celery worker process on the test database and Redis; return it once ready."""
-    log_path = Path(tempfile.mkdtemp(prefix="chatbot-worker-")) / f"{log_name}.log"
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatbot.settings",
         "DATABASE_URL": child_process_database_url(),
         "VAR_DIR": str(var_dir),
     }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                app,
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                "1",
-                "--pool",
-                "prefork",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"{log_name}-%h-{time.monotonic_ns()}",
-            ],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = ["-m", "celery", "-A", app, "worker", "-Q", queues, "--loglevel", "INFO"]
+    pool = ["--concurrency", "1", "--pool", "prefork"]
+    name = ["--hostname", f"{log_name}-%h-{time.monotonic_ns()}"]
+    log_path = Path(tempfile.mkdtemp(prefix="chatbot-worker-")) / f"{log_name}.log"
+    process = start_logged([*worker, *pool, *name], environment, log_path)
     deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
     while "ready." not in log_path.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"the Celery worker did not start:\n{log_path.read_text(errors='replace')}")
         time.sleep(0.2)
-    process.log_path = log_path
     return process
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="session", autouse=True)

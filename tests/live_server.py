@@ -71,43 +71,48 @@ def migrate(environment: dict) -> None:
         pytest.fail(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
+def start_logged(arguments: list[str], environment: dict, log_path: Path) -> subprocess.Popen:
+    """Start `python ARGUMENTS` in the repository, its output going to a log file."""
+    with log_path.open("w") as log:
+        # A file, not a pipe: a chatty child never blocks on a full pipe.
+        process = subprocess.Popen(
+            [sys.executable, *arguments],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    process.log_path = log_path
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a child process, killing it if it does not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
     """Serve the application with uvicorn until the block ends; yield its base URL."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="chatbot-server-") as temporary:
-        log_path = Path(temporary) / "server.log"
-        with log_path.open("w") as log:
-            # A file, not a pipe: a chatty server never blocks on a full pipe.
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "chatbot.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--lifespan",
-                    "off",
-                ],
-                cwd=REPO_ROOT,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        uvicorn = ["-m", "uvicorn", "chatbot.asgi:application", "--host", "127.0.0.1"]
+        process = start_logged(
+            [*uvicorn, "--port", str(port), "--lifespan", "off"],
+            environment,
+            Path(temporary) / "server.log",
+        )
         try:
-            _wait_until_serving(base_url, process, log_path)
+            _wait_until_serving(base_url, process, process.log_path)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=10)
 
 
 def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:

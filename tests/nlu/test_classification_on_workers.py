@@ -15,7 +15,8 @@ from channels.layers import get_channel_layer
 from chatbot import actions
 from chatbot.nlu.models import MessageClassification
 from chatbot.nlu.tasks import classify_messages
-from tests.conftest import start_celery_worker, stop
+from tests.conftest import start_celery_worker
+from tests.live_server import stop
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
