@@ -67,6 +67,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--test", type=Path, default=BANKING77 / "test.csv")
     parser.add_argument("--fast", action="store_true", help="frozen encoder instead of fine-tuning")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--encoder-learning-rate", type=float, default=None)
     parser.add_argument("--model-dir", type=Path, help="evaluate this trained model, skip training")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-samples", type=int, default=1000)
@@ -86,6 +87,8 @@ def train(arguments: argparse.Namespace, figures: dict) -> Path:
     )
     if arguments.epochs:
         settings.epochs = arguments.epochs
+    if arguments.encoder_learning_rate:
+        settings.encoder_learning_rate = arguments.encoder_learning_rate
     started = time.monotonic()
     outcome = train_and_store(read_examples(arguments.train), settings, show_progress=True)
     figures["training_seconds"] = round(time.monotonic() - started, 1)

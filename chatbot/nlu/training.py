@@ -36,7 +36,7 @@ class TrainingSettings:
     mode: str = "finetune"
     epochs: int = 7
     batch_size: int = 32
-    encoder_learning_rate: float = 1e-4
+    encoder_learning_rate: float = 2e-4
     classifier_learning_rate: float = 2e-3
     head_steps: int = 150
     label_smoothing: float = 0.1
