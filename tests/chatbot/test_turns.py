@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from chatbot import actions, engine
 from chatbot.models import Conversation, Event, Turn
-from chatbot.turns import answer_unanswered_messages
+from chatbot.turns import answer_unanswered_messages, iterate_in_thread
 
 pytestmark = [pytest.mark.websocket, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +90,18 @@ async def test_nothing_to_answer_publishes_nothing():
 
     assert await answer_unanswered_messages(conversation.pk, output) == 0
     assert output.frames == []
+
+
+async def test_a_blocking_token_stream_is_relayed_in_order_and_its_error_raised():
+    def tokens():
+        yield "Your "
+        time.sleep(0.01)
+        yield "card "
+        raise ConnectionError("model server went away")
+
+    received = []
+    with pytest.raises(ConnectionError, match="went away"):
+        async for chunk in iterate_in_thread(tokens()):
+            received.append(chunk)
+
+    assert received == ["Your ", "card "]
