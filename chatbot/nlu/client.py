@@ -44,7 +44,7 @@ class _Batcher:
             batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
             payload = [request.__dict__ for request in batch]
             try:
-                # Publishing to the broker is blocking I/O (and runs the task itself when eager).
+                # Publishing to the broker is blocking I/O.
                 await sync_to_async(classify_messages.apply_async, thread_sensitive=False)(
                     args=[payload], queue=settings.NLU_QUEUE
                 )

@@ -3,7 +3,6 @@
 import asyncio
 import threading
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 from celery.signals import worker_process_init
 from channels.layers import get_channel_layer
@@ -53,13 +52,9 @@ def classify_messages(requests: list[dict]) -> None:
 
 
 def _send_to_channels(messages: list[tuple[str, dict]]) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # In-process: the web server's loop owns the in-memory layer, and asgiref hands the
-        # sends back to it.
-        async_to_sync(_send_all)(messages)
-    else:
-        # One long-lived loop per worker process keeps its Redis connections open.
-        asyncio.run_coroutine_threadsafe(_send_all(messages), _sender_loop()).result(timeout=10)
+    # One long-lived loop per worker process keeps its Redis connections open. (Without Redis
+    # there are no workers: the web process classifies in place, see chatbot.nlu.client.)
+    asyncio.run_coroutine_threadsafe(_send_all(messages), _sender_loop()).result(timeout=10)
 
 
 async def _send_all(messages: list[tuple[str, dict]]) -> None:
