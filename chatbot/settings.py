@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "channels",
     "chatbot",
     "chatbot.nlu",
+    "knowledge",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,8 @@
+"""The knowledge-graph app."""
+
+from django.apps import AppConfig
+
+
+class KnowledgeConfig(AppConfig):
+    name = "knowledge"
+    verbose_name = "Knowledge graph"
