@@ -88,13 +88,18 @@ def record_visitor_message(
 
 
 def complete_turn(
-    conversation_id: uuid.UUID, visitor_event_id: int, replies: Iterable[str], state: dict
+    conversation_id: uuid.UUID,
+    visitor_event_id: int,
+    replies: Iterable[tuple[str, dict]],
+    state: dict,
 ) -> list[Event]:
-    """Commit the bot's replies to one visitor message together with the new dialogue state."""
+    """Commit the bot's replies (text and data) to one visitor message with the new state."""
     with transaction.atomic():
         events = [
-            append_event(conversation_id, kind=Event.MESSAGE, author=Event.Author.BOT, text=text)
-            for text in replies
+            append_event(
+                conversation_id, kind=Event.MESSAGE, author=Event.Author.BOT, text=text, data=data
+            )
+            for text, data in replies
         ]
         Turn.objects.create(
             conversation_id=conversation_id, visitor_event_id=visitor_event_id, state=state

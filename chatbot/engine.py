@@ -1,13 +1,16 @@
 """The turn engine: dialogue state, a visitor's message and its understanding in, replies out.
 
-Plain Python: no sockets, no database. The knowledge graph and the dialogue policy will answer
-from here; until they do, the bot says what it understood, asks again when unsure, and never
-stays silent.
+Plain Python: no sockets, no database. A recognised intent is answered from its topic in the
+knowledge graph, with the nodes the answer used as its sources; without a topic the bot says
+what it understood; it asks again when unsure, and never stays silent.
 """
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from knowledge.answers import answer_for_intent
+from knowledge.graph import KnowledgeGraph
 
 GREETING = "Hello! I'm the virtual assistant. How can I help you today?"
 ACKNOWLEDGEMENT = "Thanks, I have your message. How else can I help?"
@@ -21,6 +24,7 @@ class Reply:
     """One bot message, produced piece by piece so it can be streamed."""
 
     chunks: Iterable[str]
+    sources: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -31,7 +35,12 @@ class TurnResult:
     replies: list[Reply] = field(default_factory=list)
 
 
-def run_turn(state: dict, text: str, understanding: dict | None = None) -> TurnResult:
+def run_turn(
+    state: dict,
+    text: str,
+    understanding: dict | None = None,
+    knowledge: KnowledgeGraph | None = None,
+) -> TurnResult:
     """Handle one visitor message.
 
     Args:
@@ -40,6 +49,7 @@ def run_turn(state: dict, text: str, understanding: dict | None = None) -> TurnR
         understanding: the classifier's verdict (status "ok" with intent, confidence,
             is_low_confidence, ranking and entities), or status "timeout" when it did not
             answer in time, "no_model" before any training; None when not asked.
+        knowledge: the knowledge graph to answer from; None answers without it.
 
     Returns:
         The new state and the replies, in order.
@@ -48,6 +58,10 @@ def run_turn(state: dict, text: str, understanding: dict | None = None) -> TurnR
     status = (understanding or {}).get("status")
     if status == "ok" and not understanding["is_low_confidence"]:
         state.update(intent=understanding["intent"], unsure_turns=0)
+        grounded = answer_for_intent(knowledge, understanding["intent"]) if knowledge else None
+        if grounded is not None:
+            sources = grounded.as_dict(knowledge)["sources"]
+            return TurnResult(state=state, replies=[Reply(word_chunks(grounded.text), sources)])
         answer = UNDERSTOOD.format(topic=describe_intent(understanding["intent"]))
     elif status == "ok":
         state["unsure_turns"] = state.get("unsure_turns", 0) + 1

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from chatbot import actions, engine
 from chatbot.locks import conversation_lock
 from chatbot.models import Conversation
+from knowledge.service import current_graph
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,9 @@ async def _answer_one(
     output: ConversationOutput,
 ) -> dict:
     try:
+        knowledge = await database_sync_to_async(current_graph)()
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
-            state, text, understanding
+            state, text, understanding, knowledge
         )
         streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
@@ -74,7 +76,7 @@ async def _answer_one(
         result = engine.TurnResult(state=state)
         streamed = await _stream_replies(seq, [engine.Reply([ENGINE_FAILURE_REPLY])], output)
     events = await database_sync_to_async(actions.complete_turn)(
-        conversation_id, visitor_event_id, [reply_text for _, reply_text in streamed], result.state
+        conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state
     )
     for (stream_id, _), event in zip(streamed, events, strict=True):
         await output.publish(
@@ -86,8 +88,8 @@ async def _answer_one(
 
 async def _stream_replies(
     seq: int, replies: list[engine.Reply], output: ConversationOutput
-) -> list[tuple[str, str]]:
-    """Stream each reply's chunks; return (stream id, whole text) per non-empty reply."""
+) -> list[tuple[str, tuple[str, dict]]]:
+    """Stream each reply's chunks; return (stream id, (whole text, data)) per non-empty reply."""
     streamed = []
     for index, reply in enumerate(replies):
         stream_id = f"s-{seq}-{index}"
@@ -101,7 +103,7 @@ async def _stream_replies(
                 )
         text = "".join(parts).strip()
         if text:
-            streamed.append((stream_id, text))
+            streamed.append((stream_id, (text, {"sources": reply.sources} if reply.sources else {})))
     return streamed
 
 

@@ -1,7 +1,8 @@
 """HTTP URL routes."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from chatbot import views
 
@@ -9,4 +10,7 @@ urlpatterns = [
     path("", views.demo_page, name="demo"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("knowledge/", include("knowledge.urls")),
 ]

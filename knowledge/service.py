@@ -71,6 +71,13 @@ def forget_graph() -> None:
     _graph = None
 
 
+def forget_announced_version() -> None:
+    """Drop the announced number, so it is read again from the database (tests reset databases)."""
+    client = _redis()
+    if client is not None:
+        client.delete(_version_key())
+
+
 def _redis() -> redis.Redis | None:
     global _redis_client
     if not settings.REDIS_URL:

@@ -23,6 +23,17 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_knowledge_graph():
+    """Make every test build the knowledge graph from its own database."""
+    from knowledge import service
+
+    service.forget_graph()
+    service.forget_announced_version()
+    yield
+    service.forget_graph()
+
+
 @pytest.fixture
 def requires_services():
     """Skip, with the reason, unless PostgreSQL and Redis are configured."""

@@ -37,9 +37,11 @@ def slow_engine(monkeypatch):
     """Make each turn take a while, so concurrent answerers would overlap."""
     real_run_turn = engine.run_turn
 
-    def run_turn(state: dict, text: str, understanding: dict | None = None) -> engine.TurnResult:
+    def run_turn(
+        state: dict, text: str, understanding: dict | None = None, knowledge=None
+    ) -> engine.TurnResult:
         time.sleep(0.05)
-        return real_run_turn(state, text, understanding)
+        return real_run_turn(state, text, understanding, knowledge)
 
     monkeypatch.setattr(engine, "run_turn", run_turn)
 

@@ -1,0 +1,18 @@
+"""The knowledge editor's page."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from knowledge.roles import can_edit_knowledge
+
+
+@login_required
+@ensure_csrf_cookie
+def editor_page(request: HttpRequest) -> HttpResponse:
+    """Serve the editor to knowledge editors; anyone else logged in gets 403."""
+    if not can_edit_knowledge(request.user):
+        raise PermissionDenied("Only knowledge editors may use the editor.")
+    return render(request, "knowledge/editor.html", {"user": request.user})
