@@ -6,15 +6,18 @@ from chatbot.models import Event
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
 from chatbot.nlu.models import MessageClassification
+from knowledge.linking import GraphLinker
+from knowledge.service import current_graph
 
 
 def understand_texts(texts: list[str], threads: int = 1) -> list[dict]:
     """Return, per text, its ranked intents and entities (status `no_model` before training)."""
     classifier = promoted_classifier(threads)
     predictions = classifier.classify(texts) if classifier else [None] * len(texts)
+    linkers = [GraphLinker(current_graph())]
     results = []
     for text, prediction in zip(texts, predictions, strict=True):
-        entities = [entity.as_dict() for entity in extract_entities(text)]
+        entities = [entity.as_dict() for entity in extract_entities(text, linkers=linkers)]
         if prediction is None:
             results.append({"status": "no_model", "entities": entities})
         else:

@@ -147,3 +147,17 @@ def test_asking_about_a_missing_node_raises_unknown_node(graph):
             query("product:nothing")
     with pytest.raises(UnknownNode):
         graph.paths("product:nothing", "country:fr")
+
+
+def test_the_graph_links_names_as_entities_for_the_intent_pipeline(graph):
+    from chatbot.nlu.entities import extract_entities
+    from knowledge.linking import GraphLinker
+
+    entities = extract_entities(
+        "Can my online card pay in card arrival on 3 March?", linkers=[GraphLinker(graph)]
+    )
+
+    assert [(e.type, e.text, e.value, e.source) for e in entities][:2] == [
+        ("product", "online card", {"node": "product:virtual_card"}, "graph"),
+        ("ambiguous", "card arrival", {"candidates": ["topic:card_arrival", "topic:card_delivery_estimate"]}, "graph"),
+    ]
