@@ -44,11 +44,12 @@ test: install chromium
 test-embedded:
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
-# The websocket flow and the multi-process tests again, on PostgreSQL and Redis.
+# The websocket flow, the database-dependent queries and the multi-process tests again, on
+# PostgreSQL and Redis.
 test-services:
 	@if reason=$$(DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) $(PY) -m tests.services_available); then \
 	  DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL) REDIS_KEY_PREFIX=chatbot-test-$$$$ \
-	    $(PY) -m pytest -m "websocket or services"; \
+	    $(PY) -m pytest -m "websocket or databases or services"; \
 	else echo "SKIPPED the PostgreSQL + Redis run: $$reason"; fi
 
 lint:

@@ -33,10 +33,12 @@ def current_graph() -> KnowledgeGraph:
     global _graph
     version = published_version()
     graph = _graph
-    if graph is not None and graph.version >= version:
+    # Any difference means rebuilding, not just a newer number: a restored or reset database
+    # can go back to an older one.
+    if graph is not None and graph.version == version:
         return graph
     with _build_lock:
-        if _graph is None or _graph.version < version:
+        if _graph is None or _graph.version != version:
             _graph = load_graph()
             logger.info("Built knowledge graph version %s (%s nodes)", _graph.version, len(_graph))
         return _graph
@@ -62,7 +64,11 @@ def announce_version(number: int) -> int:
     client = _redis()
     if client is None:
         return number
-    return int(client.eval(RAISE_VERSION, 1, _version_key(), number))
+    try:
+        return int(client.eval(RAISE_VERSION, 1, _version_key(), number))
+    except redis.RedisError:
+        logger.warning("Could not announce knowledge graph version %s over Redis", number)
+        return number
 
 
 def forget_graph() -> None:

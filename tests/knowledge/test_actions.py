@@ -6,6 +6,8 @@ from knowledge import actions
 from knowledge.models import Change, GraphVersion, Node, Relation
 from knowledge.validation import InvalidKnowledge
 
+pytestmark = pytest.mark.databases
+
 
 def problems_of(call, *args, **kwargs) -> list[str]:
     with pytest.raises(InvalidKnowledge) as raised:

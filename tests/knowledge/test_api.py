@@ -7,6 +7,8 @@ from django.test import Client
 
 from knowledge.models import Change, Node
 
+pytestmark = pytest.mark.databases
+
 
 def logged_in(user, enforce_csrf: bool = False) -> Client:
     client = Client(enforce_csrf_checks=enforce_csrf)

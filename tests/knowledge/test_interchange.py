@@ -13,6 +13,8 @@ from knowledge.interchange import document_from_json, read_document, write_docum
 from knowledge.models import Change, Node, Relation
 from knowledge.validation import InvalidKnowledge
 
+pytestmark = pytest.mark.databases
+
 
 def stored_graph() -> tuple[list[dict], list[dict]]:
     return stored_document()
