@@ -9,7 +9,9 @@ SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-embedded test-services install chromium lint clean
+GRAPH_LIBRARY := knowledge/static/knowledge/vendor/cytoscape.min.js
+
+.PHONY: run test test-embedded test-services install chromium vendor lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +25,24 @@ $(VENV)/.test-installed: $(VENV)/.runtime-installed tests/requirements.txt
 	$(PY) -m pip install -q -r tests/requirements.txt
 	touch $@
 
-install: $(VENV)/.test-installed
+install: $(VENV)/.test-installed $(GRAPH_LIBRARY)
+
+# The editor's graph-drawing library, from the npm registry at the version package-lock.json
+# pins, served from the project's static files (never a CDN).
+$(GRAPH_LIBRARY): knowledge/frontend/package.json knowledge/frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm to vendor the editor's graph library"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q npm; }
+	bash knowledge/frontend/vendor.sh
+
+vendor: $(GRAPH_LIBRARY)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
-run: $(VENV)/.runtime-installed
+run: $(VENV)/.runtime-installed $(GRAPH_LIBRARY)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo

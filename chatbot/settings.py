@@ -195,7 +195,10 @@ CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)
 NLU_QUEUE = "nlu"
 # How long a turn waits for the classifier before answering "I didn't catch that".
 NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 3.0, 0.05)
-# The demo bank's intents, loaded by `make run` (BANKING77's training split).
+# The demo bank's knowledge graph and intents (BANKING77's training split), loaded by `make run`.
+DEMO_KNOWLEDGE_FILE = Path(
+    env_str("DEMO_KNOWLEDGE_FILE", str(BASE_DIR / "knowledge" / "demo" / "kestrel_bank.json"))
+)
 DEMO_INTENTS_FILE = Path(
     env_str(
         "DEMO_INTENTS_FILE", str(BASE_DIR.parent / "shared" / "data" / "banking77" / "train.csv")

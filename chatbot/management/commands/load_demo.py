@@ -1,4 +1,4 @@
-"""python manage.py load_demo: the demo bank's intents, and a first model if none is trained."""
+"""python manage.py load_demo: the demo bank's knowledge graph and intents, and a first model."""
 
 from django.conf import settings
 from django.core.management import call_command
@@ -6,12 +6,15 @@ from django.core.management.base import BaseCommand
 
 from chatbot.nlu import artefacts
 from chatbot.nlu.models import TrainingExample
+from knowledge.models import Node
 
 
 class Command(BaseCommand):
     help = "Load the demo bank's data where missing; train a fast intent model if none is served."
 
     def handle(self, *args, **options) -> None:
+        if not Node.objects.exists():
+            self._import_demo_knowledge()
         if not TrainingExample.objects.exists():
             self._import_demo_intents()
         if artefacts.promoted_version() is None and TrainingExample.objects.exists():
@@ -28,3 +31,11 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"Importing the demo bank's intents from {path}")
         call_command("import_intents", str(path), stdout=self.stdout, stderr=self.stderr)
+
+    def _import_demo_knowledge(self) -> None:
+        path = settings.DEMO_KNOWLEDGE_FILE
+        if not path.exists():
+            self.stderr.write(f"The demo knowledge graph {path} is missing: the bot answers without it.")
+            return
+        self.stdout.write(f"Importing the demo bank's knowledge graph from {path}")
+        call_command("import_knowledge", str(path), stdout=self.stdout, stderr=self.stderr)

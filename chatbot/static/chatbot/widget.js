@@ -31,6 +31,7 @@
       messages: "Messages",
       greeting: "Hello! How can we help you today?",
       you: "You",
+      sources: "Sources",
       bot: "Assistant",
       agent: "Agent",
       system: "Notice",
@@ -58,6 +59,7 @@
       messages: "Nachrichten",
       greeting: "Hallo! Wie können wir Ihnen heute helfen?",
       you: "Sie",
+      sources: "Quellen",
       bot: "Assistent",
       agent: "Mitarbeiter",
       system: "Hinweis",
@@ -85,6 +87,7 @@
       messages: "Messages",
       greeting: "Bonjour ! Comment pouvons-nous vous aider ?",
       you: "Vous",
+      sources: "Sources",
       bot: "Assistant",
       agent: "Conseiller",
       system: "Information",
@@ -112,6 +115,7 @@
       messages: "Mensajes",
       greeting: "¡Hola! ¿En qué podemos ayudarle hoy?",
       you: "Usted",
+      sources: "Fuentes",
       bot: "Asistente",
       agent: "Agente",
       system: "Aviso",
@@ -848,6 +852,7 @@
       }
     }
     this.commitRow(row, event.seq, event.created_at);
+    this.showSources(row, event.data && event.data.sources);
     this.afterRender(stickToBottom || event.author === "visitor");
     if ((event.author === "bot" || event.author === "agent") && event.kind === "message") {
       if (!this.streams.size) {
@@ -1174,6 +1179,19 @@
       "aria-label": authorLabels[safeAuthor]
     }, [bubble, meta]);
     return row;
+  };
+
+  ChatWidget.prototype.showSources = function (row, sources) {
+    // The knowledge nodes a bot answer was built from, so a visitor can see what it rests on.
+    if (!Array.isArray(sources) || !sources.length || row.querySelector(".cw-sources")) {
+      return;
+    }
+    var labels = sources.map(function (source) { return String(source && source.label || ""); })
+      .filter(function (label) { return label; });
+    if (labels.length) {
+      row.appendChild(element("div", { "class": "cw-sources", "data-testid": "chat-sources" },
+        [this.text.sources + ": " + labels.join(" · ")]));
+    }
   };
 
   ChatWidget.prototype.removeRow = function (row) {
