@@ -207,6 +207,29 @@ DEMO_INTENTS_FILE = Path(
 # Threads per classifying process; a worker with concurrency N uses N processes.
 NLU_THREADS = env_int("NLU_THREADS", 1, 1)
 
+# --- Language model ---------------------------------------------------------------------------
+
+# template: answers from graph facts with templates, no model. vllm: a vLLM server's
+# OpenAI-compatible API. transformers: a small local causal language model.
+LLM_BACKEND = env_choice("LLM_BACKEND", "template", ("template", "vllm", "transformers"))
+VLLM_BASE_URL = env_str("VLLM_BASE_URL", "http://127.0.0.1:8001/v1")
+VLLM_API_KEY = env_secret("VLLM_API_KEY")
+LLM_MODEL = env_str("LLM_MODEL", "Qwen/Qwen2.5-1.5B-Instruct")
+# A folder holding a causal language model and its tokenizer, for the transformers backend.
+LLM_MODEL_PATH = env_str("LLM_MODEL_PATH")
+LLM_MAX_TOKENS = env_int("LLM_MAX_TOKENS", 200, 1)
+LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.2, 0.0)
+# Seconds to connect, to the first token, between tokens, and for a whole answer.
+LLM_CONNECT_TIMEOUT_SECONDS = env_float("LLM_CONNECT_TIMEOUT_SECONDS", 2.0, 0.01)
+LLM_FIRST_TOKEN_TIMEOUT_SECONDS = env_float("LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 3.0, 0.01)
+LLM_TOKEN_TIMEOUT_SECONDS = env_float("LLM_TOKEN_TIMEOUT_SECONDS", 2.0, 0.01)
+LLM_TOTAL_TIMEOUT_SECONDS = env_float("LLM_TOTAL_TIMEOUT_SECONDS", 15.0, 0.1)
+# Attempts before the first token; a stream that broke after it falls back instead.
+LLM_RETRIES = env_int("LLM_RETRIES", 1, 0)
+# Consecutive failures that open the circuit, and how long it stays open before one probe.
+LLM_CIRCUIT_FAILURES = env_int("LLM_CIRCUIT_FAILURES", 3, 1)
+LLM_CIRCUIT_RESET_SECONDS = env_float("LLM_CIRCUIT_RESET_SECONDS", 30.0, 0.1)
+
 # --- Static files, passwords, i18n ---------------------------------------------------------
 
 STATIC_URL = "/static/"

@@ -72,7 +72,11 @@ def spoken(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        value = int(value)
+    if isinstance(value, int) and abs(value) >= 1000:
+        return f"{value:,}"
+    if isinstance(value, float) and abs(value) >= 1000:
+        return f"{value:,.2f}"
     if isinstance(value, list):
         items = [spoken(item) for item in value]
         if len(items) <= 1:
