@@ -92,8 +92,12 @@ def complete_turn(
     visitor_event_id: int,
     replies: Iterable[tuple[str, dict]],
     state: dict,
+    record: dict | None = None,
 ) -> list[Event]:
-    """Commit the bot's replies (text and data) to one visitor message with the new state."""
+    """Commit the bot's replies (text and data) to one visitor message with the new state.
+
+    `record` holds what else the turn keeps: its state_diff, understanding and trace.
+    """
     with transaction.atomic():
         events = [
             append_event(
@@ -102,7 +106,10 @@ def complete_turn(
             for text, data in replies
         ]
         Turn.objects.create(
-            conversation_id=conversation_id, visitor_event_id=visitor_event_id, state=state
+            conversation_id=conversation_id,
+            visitor_event_id=visitor_event_id,
+            state=state,
+            **(record or {}),
         )
         Conversation.objects.filter(pk=conversation_id).update(state=state)
     return events

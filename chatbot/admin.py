@@ -15,6 +15,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class TurnInline(admin.TabularInline):
+    """Each turn's decision and what it changed in the dialogue state, in order."""
+
+    model = Turn
+    fields = ("visitor_event", "decision", "changes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("visitor_event__seq",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="decision")
+    def decision(self, turn: Turn) -> str:
+        trace = turn.trace or {}
+        return f"{trace.get('decision', '?')} ({trace.get('intent') or 'no intent'})"
+
+    @admin.display(description="state changes")
+    def changes(self, turn: Turn) -> str:
+        return "; ".join(
+            f"{name}: {change['before']!r} → {change['after']!r}"
+            for name, change in (turn.state_diff or {}).items()
+            if name not in ("recent_questions", "turn_count")
+        )
+
+
 class EventInline(admin.TabularInline):
     model = Event
     fields = ("seq", "author", "kind", "text", "client_id", "created_at")
@@ -31,7 +58,7 @@ class ConversationAdmin(ReadOnlyAdmin):
     list_display = ("id", "visitor", "status", "last_seq", "created_at", "updated_at")
     list_filter = ("status",)
     readonly_fields = ("visitor", "status", "last_seq", "state", "created_at", "updated_at")
-    inlines = [EventInline]
+    inlines = [EventInline, TurnInline]
 
 
 @admin.register(Visitor)
@@ -42,4 +69,6 @@ class VisitorAdmin(ReadOnlyAdmin):
 @admin.register(Turn)
 class TurnAdmin(ReadOnlyAdmin):
     list_display = ("conversation", "visitor_event", "created_at")
-    readonly_fields = ("conversation", "visitor_event", "state", "created_at")
+    readonly_fields = (
+        "conversation", "visitor_event", "understanding", "trace", "state_diff", "state", "created_at"
+    )

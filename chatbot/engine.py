@@ -1,22 +1,25 @@
 """The turn engine: dialogue state, a visitor's message and its understanding in, replies out.
 
-Plain Python: no sockets, no database. A recognised intent is answered from its topic in the
-knowledge graph, with the nodes the answer used as its sources; without a topic the bot says
-what it understood; it asks again when unsure, and never stays silent.
+Plain Python: no sockets, no database. The tracker folds the message into the dialogue state,
+the policy decides what to say (`chatbot.dialogue`), and the replies are grounded in the knowledge
+graph, with the nodes they used as their sources. The bot never stays silent.
 """
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from knowledge.answers import answer_for_intent
+from chatbot.dialogue import responses
+from chatbot.dialogue.policy import decide
+from chatbot.dialogue.state import DialogueState, state_diff
+from chatbot.dialogue.tracker import track
 from knowledge.graph import KnowledgeGraph
 
-GREETING = "Hello! I'm the virtual assistant. How can I help you today?"
-ACKNOWLEDGEMENT = "Thanks, I have your message. How else can I help?"
-NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
-UNSURE = "I'm not sure I understood. Could you put it another way?"
-UNDERSTOOD = "I understand you're asking about {topic}."
+GREETING = responses.GREETING
+ACKNOWLEDGEMENT = responses.ACKNOWLEDGEMENT
+NOT_CAUGHT = responses.NOT_CAUGHT
+UNSURE = responses.UNSURE
+UNDERSTOOD = responses.UNDERSTOOD
 
 
 @dataclass
@@ -29,10 +32,14 @@ class Reply:
 
 @dataclass
 class TurnResult:
-    """What one turn produced: the new dialogue state and the bot's replies."""
+    """What one turn produced: the new state, the replies, what changed and why."""
 
     state: dict
     replies: list[Reply] = field(default_factory=list)
+    # {field: {"before", "after"}} for every field of the state this turn changed.
+    diff: dict = field(default_factory=dict)
+    # How the policy decided: its path, the intent it served, what it resolved.
+    trace: dict = field(default_factory=dict)
 
 
 def run_turn(
@@ -52,26 +59,34 @@ def run_turn(
         knowledge: the knowledge graph to answer from; None answers without it.
 
     Returns:
-        The new state and the replies, in order.
+        The new state, the replies in order, the state's diff and the decision's trace.
     """
-    state = {**state, "turn_count": state.get("turn_count", 0) + 1}
-    status = (understanding or {}).get("status")
-    if status == "ok" and not understanding["is_low_confidence"]:
-        state.update(intent=understanding["intent"], unsure_turns=0)
-        grounded = answer_for_intent(knowledge, understanding["intent"]) if knowledge else None
-        if grounded is not None:
-            sources = grounded.as_dict(knowledge)["sources"]
-            return TurnResult(state=state, replies=[Reply(word_chunks(grounded.text), sources)])
-        answer = UNDERSTOOD.format(topic=describe_intent(understanding["intent"]))
-    elif status == "ok":
-        state["unsure_turns"] = state.get("unsure_turns", 0) + 1
-        answer = UNSURE
-    elif status in ("timeout", "unknown_message"):
-        state["unsure_turns"] = state.get("unsure_turns", 0) + 1
-        answer = NOT_CAUGHT
-    else:
-        answer = GREETING if state["turn_count"] == 1 else ACKNOWLEDGEMENT
-    return TurnResult(state=state, replies=[Reply(word_chunks(answer))])
+    dialogue = DialogueState.from_dict(state)
+    before = dialogue.as_dict()
+    turn = track(dialogue, text, understanding, knowledge)
+    decision = decide(dialogue, turn, knowledge)
+    after = dialogue.as_dict()
+    replies = [
+        Reply(word_chunks(planned.text), _sources(knowledge, planned.sources))
+        for planned in decision.replies
+        if planned.text.strip()
+    ]
+    trace = {
+        "decision": decision.kind,
+        "intent": decision.intent,
+        "referent": turn.referent["key"] if turn.referent else None,
+        "mentioned": turn.mentioned,
+        "follow_up": turn.is_follow_up,
+    }
+    return TurnResult(after, replies or [Reply(word_chunks(NOT_CAUGHT))], state_diff(before, after), trace)
+
+
+def _sources(knowledge: KnowledgeGraph | None, keys: list[str]) -> list[dict]:
+    return [
+        {"key": key, "label": knowledge.node(key).label}
+        for key in dict.fromkeys(keys)
+        if knowledge is not None and key in knowledge
+    ]
 
 
 def describe_intent(name: str) -> str:

@@ -110,6 +110,12 @@ class Turn(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
     visitor_event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="turn")
     state = models.JSONField(default=dict, blank=True)
+    # What changed in the state this turn, field by field, so anyone can see why a slot changed.
+    state_diff = models.JSONField(default=dict, blank=True)
+    # The classifier's verdict the turn used (or its fallback status), to replay the turn.
+    understanding = models.JSONField(default=dict, blank=True)
+    # How the policy decided: its path, the intent served, references resolved.
+    trace = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -75,8 +75,9 @@ async def _answer_one(
         logger.exception("The engine failed on message #%s of %s", seq, conversation_id)
         result = engine.TurnResult(state=state)
         streamed = await _stream_replies(seq, [engine.Reply([ENGINE_FAILURE_REPLY])], output)
+    record = {"state_diff": result.diff, "understanding": understanding or {}, "trace": result.trace}
     events = await database_sync_to_async(actions.complete_turn)(
-        conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state
+        conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
     )
     for (stream_id, _), event in zip(streamed, events, strict=True):
         await output.publish(

@@ -32,7 +32,7 @@ def test_a_recognised_intent_is_answered_from_its_topic_with_the_sources():
         {"key": "topic:card_arrival", "label": "Card arrival"},
         {"key": "process:card_delivery", "label": "Card delivery"},
     ]
-    assert result.state["intent"] == "card_arrival"
+    assert result.state["active_intent"] == "card_arrival"
 
 
 def test_an_intent_without_a_topic_is_acknowledged_without_inventing_facts():

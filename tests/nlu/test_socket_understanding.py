@@ -25,10 +25,10 @@ async def ask(text: str) -> tuple[dict, dict]:
 
 
 async def test_the_bot_says_which_intent_it_understood(tiny_model):
-    reply, state = await ask("someone has stolen my card")
+    reply, state = await ask("what exchange rate do you use")
 
-    assert reply["text"] == engine.UNDERSTOOD.format(topic="lost or stolen card")
-    assert state["intent"] == "lost_or_stolen_card"
+    assert reply["text"] == engine.UNDERSTOOD.format(topic="exchange rate")
+    assert state["active_intent"] == "exchange_rate"
 
 
 async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(settings, monkeypatch):
@@ -44,4 +44,4 @@ async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(sett
     reply, state = await ask("where is my card?")
 
     assert reply["text"] == engine.NOT_CAUGHT
-    assert state["unsure_turns"] == 1
+    assert state["fallback_streak"] == 1
