@@ -30,6 +30,17 @@ THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers|great,? thanks)\b[\w\s!.,
 GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that'?s all)\b[\w\s!.,]*$", re.I)
 BACK_TO = re.compile(r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I)
 BARE_CARD_ENDING = re.compile(r"^\D*(\d{4})\D*$")
+# How a relation reads in a sentence; others read as their type's words.
+RELATION_VERBS = {
+    "available_in": "is available in",
+    "supports_currency": "supports",
+    "uses_currency": "uses",
+    "has_fee": "has a fee:",
+    "has_limit": "has a limit:",
+    "requires": "requires",
+    "part_of": "is part of",
+    "does_not_support": "does not support",
+}
 
 
 @dataclass
@@ -77,7 +88,7 @@ def answer_intent(
         ])
     sources = list(grounded.provenance.nodes)
     text = grounded.text
-    about = turn.referent or _first_mentioned(turn, graph)
+    about = None if kind == "follow_up" else turn.referent or _first_mentioned(turn, graph)
     if about and about["key"] not in sources and about["type"] != "topic":
         text = f"About the {about['label']}: {text}"
         sources.append(about["key"])
@@ -290,8 +301,8 @@ def _relation_sentence(graph: KnowledgeGraph, topic: str | None, key: str) -> tu
     if paths and len(paths[0].relations) == 2:
         relation = paths[0].relations[1]
         source, target = graph.node(relation.source).label, graph.node(relation.target).label
-        sentence = f"{source} {relation.type.replace('_', ' ')} {target}."
-        return sentence[0].upper() + sentence[1:], list(paths[0].nodes)
+        verb = RELATION_VERBS.get(relation.type, relation.type.replace("_", " "))
+        return f"The {source} {verb} {target}.", list(paths[0].nodes)
     node = graph.node(key)
     if node.attributes.get("kestrel_available") is False:
         return f"We don't currently offer our services in {node.label}.", [key]
