@@ -22,6 +22,7 @@ from knowledge.graph import KnowledgeGraph
 # Two intents closer than this, both at least CLARIFY_FLOOR, are asked about rather than guessed.
 CLARIFY_MARGIN = 0.15
 CLARIFY_FLOOR = 0.25
+CLARIFY_MASS = 0.65
 YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I)
 NO = re.compile(r"^\s*(no|nope|nah|not that|wrong|wait)\b", re.I)
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t bother|abort)\b", re.I)
@@ -66,7 +67,7 @@ def decide(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
         return answer_follow_up(state, turn, graph)
     if BACK_TO.search(turn.text) and not turn.is_confident and len(state.topics) >= 2:
         return return_to_topic(state, turn, graph)
-    if turn.status == "ok" and _is_close_call(turn):
+    if turn.status == "ok" and _is_close_call(turn) and _is_about_banking(turn):
         return clarify(state, turn, graph)
     if turn.is_confident:
         flow = flow_starting_on(turn.intent)
@@ -88,7 +89,9 @@ def answer_intent(
         ])
     sources = list(grounded.provenance.nodes)
     text = grounded.text
-    about = None if kind == "follow_up" else turn.referent or _first_mentioned(turn, graph)
+    # Only what the visitor pointed back at ("that card") is named; things the question names
+    # are what the topic's answer is about already.
+    about = None if kind == "follow_up" else turn.referent
     if about and about["key"] not in sources and about["type"] != "topic":
         text = f"About the {about['label']}: {text}"
         sources.append(about["key"])
@@ -112,8 +115,12 @@ def answer_follow_up(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGr
 
 
 def return_to_topic(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
-    """Go back to the topic before the current one."""
-    earlier = state.topics[-2]
+    """Go back to an earlier topic: the latest one the classifier still sees, else the one before."""
+    likely = [item["intent"] for item in turn.ranking[:3]]
+    earlier_topics = state.topics[:-1]
+    earlier = next(
+        (item for item in reversed(earlier_topics) if item["intent"] in likely), earlier_topics[-1]
+    )
     decision = answer_intent(state, turn, graph, earlier["intent"], kind="resumed_topic")
     reply = decision.replies[0]
     reply.text = say.BACK_TO_TOPIC.format(label=topic_label(graph, earlier["intent"])) + reply.text
@@ -232,7 +239,8 @@ def _values_for(flow: Flow, turn: TrackedTurn, state: DialogueState, expecting: 
     if turn.other_value and turn.other_value[0] in flow.slot_names:
         name, value = turn.other_value
         values[name] = {"value": value, "text": str(value), "turn": state.turn_count}
-    if expecting == "card" and "card" not in values and (bare := BARE_CARD_ENDING.match(turn.text)):
+    # A bare "1234" (or "actually it's 3333") while blocking a card is the card's ending.
+    if "card" in flow.slot_names and "card" not in values and (bare := BARE_CARD_ENDING.match(turn.text)):
         values["card"] = {"value": bare.group(1), "text": bare.group(1), "turn": state.turn_count}
     return values
 
@@ -279,6 +287,14 @@ def _is_close_call(turn: TrackedTurn) -> bool:
         return False
     first, second = turn.ranking[0]["confidence"], turn.ranking[1]["confidence"]
     return second >= CLARIFY_FLOOR and first - second < CLARIFY_MARGIN
+
+
+def _is_about_banking(turn: TrackedTurn) -> bool:
+    # A close call is worth asking about when the message names something the bank knows, or
+    # the classifier puts most of its belief on the two options; "what's the weather like"
+    # spreads it thin and is out of scope, not a choice between two banking topics.
+    top_two = sum(item["confidence"] for item in turn.ranking[:2])
+    return bool(turn.mentioned or turn.ambiguous) or top_two >= CLARIFY_MASS
 
 
 def _is_new_confident_intent(state: DialogueState, turn: TrackedTurn) -> bool:

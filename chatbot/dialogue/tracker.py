@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from chatbot.dialogue.state import DialogueState
 from knowledge.graph import KnowledgeGraph
+from knowledge.names import normalised_name
 
 RECENT_QUESTIONS = 6
 SEEN_VALUES = 10
@@ -50,6 +51,7 @@ class TrackedTurn:
     slot_values: dict[str, tuple[object, str]] = field(default_factory=dict)
     # Graph nodes named in the message (unambiguous ones), in reading order.
     mentioned: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
     ambiguous: list[dict] = field(default_factory=list)
     # What "it", "that card" or "the other card" pointed at, if anything.
     referent: dict | None = None
@@ -106,11 +108,29 @@ def _read_linked(state: DialogueState, turn: TrackedTurn, entity: dict, graph) -
     if graph is None or key not in graph:
         return
     node = graph.node(key)
+    # "get a virtual card" names a process, and inside it the product: both are in focus.
+    for inner in _named_within(graph, key, entity.get("text", "")):
+        state.bring_into_focus(inner.key, inner.label, inner.type)
     turn.mentioned.append(key)
+    turn.spans.append((entity.get("start", 0), entity.get("end", 0)))
     state.bring_into_focus(key, node.label, node.type)
     if node.type in ("country", "currency") and node.type not in turn.slot_values:
         turn.slot_values[node.type] = (key, entity.get("text", ""))
         _remember_value(state, node.type, key)
+
+
+def _named_within(graph: KnowledgeGraph, key: str, text: str) -> list:
+    words = normalised_name(text)
+    found = []
+    for neighbour in graph.neighbours(key, direction="both").items:
+        name = normalised_name(neighbour.node.label)
+        if neighbour.node.type != "topic" and name and _contains(words, name):
+            found.append(neighbour.node)
+    return found
+
+
+def _contains(words: tuple, part: tuple) -> bool:
+    return any(words[index : index + len(part)] == part for index in range(len(words) - len(part) + 1))
 
 
 def _focus_country(state: DialogueState, turn: TrackedTurn, code: object, graph) -> None:
@@ -141,7 +161,7 @@ def _resolve_references(state: DialogueState, turn: TrackedTurn) -> None:
     if other:
         turn.other_value = _the_other(state, other.group(1).lower())
     noun = DEMONSTRATIVE_NOUN.search(turn.text)
-    if not turn.mentioned and noun and not ordinal:
+    if noun and not ordinal and not _inside_a_mention(turn, noun.start(), noun.end()):
         turn.referent = _latest_focus_named(state, noun.group(1).lower())
     if turn.referent is None and not turn.mentioned and PRONOUN.search(turn.text) and state.focus:
         turn.referent = state.focus[0]
@@ -150,12 +170,16 @@ def _resolve_references(state: DialogueState, turn: TrackedTurn) -> None:
         state.bring_into_focus(turn.referent["key"], turn.referent["label"], turn.referent["type"])
 
 
+def _inside_a_mention(turn: TrackedTurn, start: int, end: int) -> bool:
+    return any(start < mention_end and mention_start < end for mention_start, mention_end in turn.spans)
+
+
 def _latest_focus_named(state: DialogueState, noun: str) -> dict | None:
+    """Return the latest thing in focus the noun names, products first ("that card")."""
     stem = noun.rstrip("s")
-    for item in state.focus:
-        if stem and (stem in item["label"].lower() or stem == item["type"]):
-            return item
-    return None
+    named = [item for item in state.focus if stem and (stem in item["label"].lower() or stem == item["type"])]
+    products = [item for item in named if item["type"] == "product"]
+    return (products or named or [None])[0]
 
 
 def _the_other(state: DialogueState, noun: str) -> tuple[str, object] | None:
