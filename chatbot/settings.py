@@ -94,6 +94,7 @@ TEMPLATES = [
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/knowledge/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # --- Database -------------------------------------------------------------------------------
 

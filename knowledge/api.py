@@ -31,8 +31,13 @@ def editors_only(view):
     @functools.wraps(view)
     def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_edit_knowledge(request.user):
-            message = "log in first" if not request.user.is_authenticated else "editors only"
-            return JsonResponse({"error": "forbidden", "message": message}, status=403)
+            if not request.user.is_authenticated:
+                reason, message = "login_required", "log in first"
+            else:
+                reason, message = "not_an_editor", "editors only"
+            return JsonResponse(
+                {"error": "forbidden", "reason": reason, "message": message}, status=403
+            )
         try:
             return view(request, *args, **kwargs)
         except InvalidKnowledge as error:

@@ -20,4 +20,5 @@ done
 mkdir -p "$vendor"
 cp "$package/dist/cytoscape.min.js" "$vendor/cytoscape.min.js"
 cp "$package/LICENSE" "$vendor/cytoscape.LICENSE"
-echo "vendored cytoscape $(node -p "require('$package/package.json').version" 2>/dev/null || echo '?') into $vendor"
+version="$(node -p 'require(process.argv[1]).version' "$package/package.json" 2>/dev/null || echo '?')"
+echo "vendored cytoscape $version into $vendor"
