@@ -23,6 +23,8 @@ from knowledge.graph import KnowledgeGraph
 CLARIFY_MARGIN = 0.15
 CLARIFY_FLOOR = 0.25
 CLARIFY_MASS = 0.65
+# The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
+RESUME_FLOOR = 0.05
 YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I)
 NO = re.compile(r"^\s*(no|nope|nah|not that|wrong|wait)\b", re.I)
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t bother|abort)\b", re.I)
@@ -115,12 +117,11 @@ def answer_follow_up(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGr
 
 
 def return_to_topic(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
-    """Go back to an earlier topic: the latest one the classifier still sees, else the one before."""
-    likely = [item["intent"] for item in turn.ranking[:3]]
+    """Go back to an earlier topic: the one the classifier believes in most, else the one before."""
+    belief = {item["intent"]: item["confidence"] for item in turn.ranking}
     earlier_topics = state.topics[:-1]
-    earlier = next(
-        (item for item in reversed(earlier_topics) if item["intent"] in likely), earlier_topics[-1]
-    )
+    candidates = [item for item in earlier_topics if belief.get(item["intent"], 0) >= RESUME_FLOOR]
+    earlier = max(candidates, key=lambda item: belief[item["intent"]]) if candidates else earlier_topics[-1]
     decision = answer_intent(state, turn, graph, earlier["intent"], kind="resumed_topic")
     reply = decision.replies[0]
     reply.text = say.BACK_TO_TOPIC.format(label=topic_label(graph, earlier["intent"])) + reply.text
