@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_TOKEN = 4401
 CLOSE_NO_HELLO = 4408
 REPLAY_BATCH = 500
-LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta")
+LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta", "stream_replace")
 
 
 def conversation_group(conversation_id: object) -> str:

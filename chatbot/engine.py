@@ -13,6 +13,7 @@ from chatbot.dialogue import responses
 from chatbot.dialogue.policy import decide
 from chatbot.dialogue.state import DialogueState, state_diff
 from chatbot.dialogue.tracker import track
+from chatbot.llm import AnswerOutcome, AnswerRequest, Backend, stream_answer
 from knowledge.graph import KnowledgeGraph
 
 GREETING = responses.GREETING
@@ -26,8 +27,10 @@ UNDERSTOOD = responses.UNDERSTOOD
 class Reply:
     """One bot message, produced piece by piece so it can be streamed."""
 
-    chunks: Iterable[str]
+    chunks: Iterable
     sources: list[dict] = field(default_factory=list)
+    # Filled in as a model's answer streams: which backend's text stood, and why it fell back.
+    outcome: AnswerOutcome | None = None
 
 
 @dataclass
@@ -47,6 +50,8 @@ def run_turn(
     text: str,
     understanding: dict | None = None,
     knowledge: KnowledgeGraph | None = None,
+    backend: Backend | None = None,
+    recent_turns: tuple[tuple[str, str], ...] = (),
 ) -> TurnResult:
     """Handle one visitor message.
 
@@ -57,6 +62,9 @@ def run_turn(
             is_low_confidence, ranking and entities), or status "timeout" when it did not
             answer in time, "no_model" before any training; None when not asked.
         knowledge: the knowledge graph to answer from; None answers without it.
+        backend: the language model that phrases knowledge answers from their facts; None
+            (or the template backend) says the grounded template answer as it is.
+        recent_turns: the conversation's last messages before this one, as (role, text).
 
     Returns:
         The new state, the replies in order, the state's diff and the decision's trace.
@@ -67,7 +75,7 @@ def run_turn(
     decision = decide(dialogue, turn, knowledge)
     after = dialogue.as_dict()
     replies = [
-        Reply(word_chunks(planned.text), _sources(knowledge, planned.sources))
+        _reply(planned, text, dialogue, knowledge, backend, recent_turns)
         for planned in decision.replies
         if planned.text.strip()
     ]
@@ -79,6 +87,32 @@ def run_turn(
         "follow_up": turn.is_follow_up,
     }
     return TurnResult(after, replies or [Reply(word_chunks(NOT_CAUGHT))], state_diff(before, after), trace)
+
+
+def _reply(planned, text: str, dialogue: DialogueState, knowledge, backend, recent_turns) -> Reply:
+    sources = _sources(knowledge, planned.sources)
+    if backend is None or backend.name == "template" or not planned.facts:
+        return Reply(word_chunks(planned.text), sources)
+    request = AnswerRequest(
+        question=text,
+        template_answer=planned.text,
+        facts=tuple(planned.facts),
+        sources=tuple(planned.sources),
+        recent_turns=tuple(recent_turns),
+        summary=conversation_summary(dialogue),
+    )
+    outcome = AnswerOutcome()
+    return Reply(stream_answer(request, backend, outcome), sources, outcome)
+
+
+def conversation_summary(dialogue: DialogueState, recent: int = 3) -> str:
+    """Sum up the topics before the last few, for a language model's prompt."""
+    older = [item["intent"] for item in dialogue.topics[:-recent]]
+    if not older:
+        return ""
+    return "Earlier the visitor asked about: " + ", ".join(
+        describe_intent(intent) for intent in dict.fromkeys(older)
+    ) + "."
 
 
 def _sources(knowledge: KnowledgeGraph | None, keys: list[str]) -> list[dict]:

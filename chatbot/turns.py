@@ -12,12 +12,15 @@ from channels.db import database_sync_to_async
 
 from chatbot import actions, engine
 from chatbot.locks import conversation_lock
-from chatbot.models import Conversation
+from chatbot.llm import Replace, configured_backend
+from chatbot.models import Conversation, Event
 from knowledge.service import current_graph
 
 logger = logging.getLogger(__name__)
 
 ENGINE_FAILURE_REPLY = "Sorry, something went wrong on my side. Could you say that again?"
+# Messages before the current one that a language model sees word for word.
+RECENT_MESSAGES = 8
 
 
 class ConversationOutput(Protocol):
@@ -49,6 +52,14 @@ async def answer_unanswered_messages(
 
 
 @database_sync_to_async
+def _recent_messages(conversation_id: uuid.UUID, before_seq: int) -> tuple[tuple[str, str], ...]:
+    messages = Event.objects.filter(
+        conversation_id=conversation_id, kind=Event.MESSAGE, seq__lt=before_seq
+    ).order_by("-seq")[:RECENT_MESSAGES]
+    return tuple((event.author, event.text) for event in reversed(messages))
+
+
+@database_sync_to_async
 def _load_unanswered(conversation_id: uuid.UUID) -> tuple[dict, list[tuple[int, int, str]]]:
     conversation = Conversation.objects.get(pk=conversation_id)
     pending = conversation.unanswered_messages().values_list("id", "seq", "text")
@@ -66,8 +77,9 @@ async def _answer_one(
 ) -> dict:
     try:
         knowledge = await database_sync_to_async(current_graph)()
+        recent = await _recent_messages(conversation_id, seq)
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
-            state, text, understanding, knowledge
+            state, text, understanding, knowledge, configured_backend(), recent
         )
         streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
@@ -97,15 +109,31 @@ async def _stream_replies(
         await output.publish({"type": "stream_start", "stream_id": stream_id, "author": "bot"})
         parts = []
         async for chunk in iterate_in_thread(reply.chunks):
-            if chunk:
+            if isinstance(chunk, Replace):
+                # The model's words could not stand (it failed, or stated an unsupported
+                # number): the grounded answer replaces them on every screen.
+                parts = [chunk.text]
+                await output.publish(
+                    {"type": "stream_replace", "stream_id": stream_id, "text": chunk.text}
+                )
+            elif chunk:
                 parts.append(chunk)
                 await output.publish(
                     {"type": "stream_delta", "stream_id": stream_id, "text": chunk}
                 )
         text = "".join(parts).strip()
         if text:
-            streamed.append((stream_id, (text, {"sources": reply.sources} if reply.sources else {})))
+            streamed.append((stream_id, (text, _reply_data(reply))))
     return streamed
+
+
+def _reply_data(reply: engine.Reply) -> dict:
+    data = {"sources": reply.sources} if reply.sources else {}
+    if reply.outcome is not None:
+        data["answered_by"] = reply.outcome.answered_by
+        if reply.outcome.fallback_reason:
+            data["fallback_reason"] = reply.outcome.fallback_reason
+    return data
 
 
 async def iterate_in_thread(chunks: Iterable[str]) -> AsyncIterator[str]:

@@ -37,11 +37,9 @@ def slow_engine(monkeypatch):
     """Make each turn take a while, so concurrent answerers would overlap."""
     real_run_turn = engine.run_turn
 
-    def run_turn(
-        state: dict, text: str, understanding: dict | None = None, knowledge=None
-    ) -> engine.TurnResult:
+    def run_turn(state: dict, text: str, *args) -> engine.TurnResult:
         time.sleep(0.05)
-        return real_run_turn(state, text, understanding, knowledge)
+        return real_run_turn(state, text, *args)
 
     monkeypatch.setattr(engine, "run_turn", run_turn)
 

@@ -243,7 +243,7 @@ async def test_a_message_left_unanswered_by_a_crash_is_answered_on_the_next_conn
 
 
 async def test_an_engine_failure_still_answers_and_keeps_the_state(monkeypatch):
-    def broken_turn(state, text, understanding=None, knowledge=None):
+    def broken_turn(state, text, *args):
         raise RuntimeError("model server on fire")
 
     monkeypatch.setattr(engine, "run_turn", broken_turn)

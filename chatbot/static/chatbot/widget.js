@@ -773,6 +773,15 @@
         this.afterRender(stickToBottom);
       }
     },
+    stream_replace: function (frame) {
+      // The streamed words could not stand; the grounded answer takes their place.
+      var stream = this.streams.get(frame.stream_id);
+      if (stream && typeof frame.text === "string") {
+        var stickToBottom = this.isNearBottom();
+        stream.bubble.textContent = frame.text;
+        this.afterRender(stickToBottom);
+      }
+    },
     stream_end: function (frame) {
       this.endStream(frame);
     },
