@@ -80,3 +80,24 @@ async def test_the_transcript_passes_through_the_websocket(demo_bank, banking_wo
     await client.close()
 
     assert failures == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_state_rebuilt_from_the_log_is_the_state_saved(demo_bank):
+    from chatbot.dialogue.replay import rebuild_state
+    from chatbot.models import Conversation
+
+    transcript = next(case for case in CASES if "slot_correction" in case.path)
+    client = WidgetClient()
+    assert await client.connect()
+    await client.hello()
+    player = SocketPlayer(client)
+    for check in transcript.turns:
+        await player.say(check.visitor)
+    await client.close()
+
+    conversation = await database_sync_to_async(Conversation.objects.get)()
+    rebuilt = await database_sync_to_async(rebuild_state)(conversation.pk)
+
+    assert rebuilt == conversation.state
+    assert rebuilt["finished_flows"][0]["slots"]["card"]["value"] == "3333"
