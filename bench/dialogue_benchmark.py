@@ -1,0 +1,172 @@
+"""Dialogue benchmark: per-turn latency by stage, and task success over the conversation tests.
+
+Plays every transcript in tests/conversations through the real pipeline (the BANKING77 intent
+model, the demo knowledge graph, the tracker, the policy, the template backend) and prints one
+JSON object: p50/p95 milliseconds of NLU (classification and entity extraction, graph linking
+included), tracking, graph queries, response (policy and rendering, graph time excluded) and the
+whole turn; and the share of transcripts (tasks) and turns that pass.
+
+    .venv/bin/python bench/dialogue_benchmark.py                    # trains a fast model first
+    .venv/bin/python bench/dialogue_benchmark.py --var-dir var      # reuse a promoted model
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("nlu", "tracking", "graph", "response", "total")
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    work = Path(tempfile.mkdtemp(prefix="dialogue-bench-"))
+    if arguments.var_dir:
+        shutil.copytree(Path(arguments.var_dir) / "models", work / "models")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
+            "VAR_DIR": str(work),
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "LLM_BACKEND": "template",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)
+    sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+    prepare(arguments)
+    figures = measure(arguments)
+    print(json.dumps(figures, indent=2))
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transcripts", default=str(REPO_ROOT / "tests" / "conversations"))
+    parser.add_argument("--var-dir", help="a VAR_DIR whose models/ holds a promoted intent model")
+    parser.add_argument("--rounds", type=int, default=10, help="plays of every transcript")
+    return parser.parse_args()
+
+
+def prepare(arguments: argparse.Namespace) -> None:
+    """Migrate, load the demo graph, and train a fast intent model unless one was given."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("import_knowledge", str(settings.DEMO_KNOWLEDGE_FILE), verbosity=0)
+    if not arguments.var_dir:
+        print("Training a fast intent model on BANKING77 (about a minute)...", file=sys.stderr)
+        call_command("import_intents", str(settings.DEMO_INTENTS_FILE), verbosity=0)
+        call_command("train_intents", "--fast")
+
+
+class TimedGraph:
+    """The knowledge graph with the time spent in its queries added up."""
+
+    QUERIES = ("node", "facts", "neighbours", "paths", "subgraph", "topic_for_intent", "link")
+
+    def __init__(self, graph) -> None:
+        self._graph = graph
+        self.seconds = 0.0
+
+    def __getattr__(self, name):
+        attribute = getattr(self._graph, name)
+        if name not in self.QUERIES:
+            return attribute
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return timed
+
+    def __contains__(self, key) -> bool:
+        return key in self._graph
+
+
+def measure(arguments: argparse.Namespace) -> dict:
+    from chatbot.dialogue.transcripts import failures_of, read_transcripts
+
+    transcripts = read_transcripts(Path(arguments.transcripts))
+    samples = {stage: [] for stage in STAGES}
+    passed_tasks = passed_turns = turns = 0
+    for round_number in range(arguments.rounds):
+        for transcript in transcripts:
+            state: dict = {}
+            transcript_passed = True
+            for check in transcript.turns:
+                outcome, timings, state = timed_turn(state, check.visitor)
+                for stage in STAGES:
+                    samples[stage].append(timings[stage])
+                if round_number == 0:
+                    failures = failures_of(check.expect, outcome)
+                    turns += 1
+                    passed_turns += not failures
+                    transcript_passed &= not failures
+            if round_number == 0:
+                passed_tasks += transcript_passed
+        print(f"round {round_number + 1}/{arguments.rounds}", file=sys.stderr)
+    return {
+        "config": {"rounds": arguments.rounds, "transcripts": len(transcripts), "backend": "template"},
+        "turns_measured": len(samples["total"]),
+        "latency_ms": {stage: percentiles(values) for stage, values in samples.items()},
+        "task_success_rate": round(passed_tasks / len(transcripts), 4),
+        "turn_pass_rate": round(passed_turns / turns, 4),
+        "tasks": f"{passed_tasks}/{len(transcripts)}",
+    }
+
+
+def timed_turn(state: dict, text: str):
+    """Run one turn stage by stage; return its outcome, the seconds per stage and the new state."""
+    from chatbot import engine
+    from chatbot.dialogue.policy import decide
+    from chatbot.dialogue.state import DialogueState
+    from chatbot.dialogue.transcripts import Outcome
+    from chatbot.dialogue.tracker import track
+    from chatbot.nlu.understanding import understand_texts
+    from knowledge.service import current_graph
+
+    started = time.perf_counter()
+    graph = TimedGraph(current_graph())
+    understanding = understand_texts([text])[0]
+    understood = time.perf_counter()
+    dialogue = DialogueState.from_dict(state)
+    turn = track(dialogue, text, understanding, graph)
+    tracked = time.perf_counter()
+    graph_while_tracking = graph.seconds
+    decision = decide(dialogue, turn, graph)
+    replies = ["".join(engine.word_chunks(reply.text)) for reply in decision.replies]
+    finished = time.perf_counter()
+    timings = {
+        "nlu": understood - started,
+        "tracking": tracked - understood - graph_while_tracking,
+        "graph": graph.seconds,
+        "response": finished - tracked - (graph.seconds - graph_while_tracking),
+        "total": finished - started,
+    }
+    new_state = dialogue.as_dict()
+    trace = {"decision": decision.kind, "intent": decision.intent,
+             "referent": turn.referent["key"] if turn.referent else None}
+    sources = [key for reply in decision.replies for key in reply.sources]
+    return Outcome(replies, sources, new_state, trace), timings, new_state
+
+
+def percentiles(seconds: list[float]) -> dict:
+    milliseconds = sorted(value * 1000 for value in seconds)
+    cuts = statistics.quantiles(milliseconds, n=100)
+    return {"p50": round(cuts[49], 3), "p95": round(cuts[94], 3), "mean": round(statistics.fmean(milliseconds), 3)}
+
+
+if __name__ == "__main__":
+    main()
