@@ -15,17 +15,13 @@ warnings.filterwarnings(
 django_http_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_http_application,
-        # The widget runs on the company's own site, so origins are listed, not derived from hosts.
-        "websocket": OriginValidator(
-            URLRouter(websocket_urlpatterns), settings.CHAT_ALLOWED_ORIGINS
-        ),
+        # Each route checks its own origins (chatbot/routing.py).
+        "websocket": URLRouter(websocket_urlpatterns()),
     }
 )

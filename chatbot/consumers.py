@@ -10,13 +10,16 @@ from django.conf import settings
 
 from chatbot import actions
 from chatbot.frames import FrameError, Limits, parse_frame
-from chatbot.locks import LockTimeout
+from chatbot.groups import conversation_group
+from chatbot.locks import LockTimeout, conversation_lock
 from chatbot.models import Conversation
 from chatbot.nlu.client import PendingClassifications
 from chatbot.rate_limit import SlidingWindow, hit_visitor_message_limit
 from chatbot.tokens import ExpiredToken, InvalidToken
 from chatbot.turns import answer_unanswered_messages
 from chatbot.visitor_access import VisitorSession, admit_visitor
+from handoff import actions as handoff_actions
+from handoff.status import current_status_frame
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +29,8 @@ REPLAY_BATCH = 500
 LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta", "stream_replace")
 
 
-def conversation_group(conversation_id: object) -> str:
-    """Return the channel-layer group of everyone watching a conversation."""
-    return f"conversation.{conversation_id}"
+def _state_of(conversation_id) -> dict:
+    return Conversation.objects.values_list("state", flat=True).get(pk=conversation_id)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -110,6 +112,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await self.replay(frame["last_seq"])
+        status = await database_sync_to_async(current_status_frame)(session.conversation_id)
+        if status is not None:
+            # A reconnecting visitor sees at once who has the conversation.
+            await self.send_frame(status)
         self.turn_worker = asyncio.create_task(self._answer_turns())
         # A turn cut short by a crash or a closed tab is answered now.
         self.turn_requested.set()
@@ -149,6 +155,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong"})
 
+    async def on_handoff_request(self, frame: dict) -> None:
+        conversation_id = self.session.conversation_id
+        # Under the conversation's lock, so a turn being answered finishes first.
+        async with conversation_lock(conversation_id):
+            state = await database_sync_to_async(_state_of)(conversation_id)
+            await database_sync_to_async(handoff_actions.request_handoff)(
+                conversation_id, "requested", state.get("active_intent")
+            )
+
+    async def on_handoff_cancel(self, frame: dict) -> None:
+        await database_sync_to_async(handoff_actions.cancel_by_visitor)(self.session.conversation_id)
+
+    async def on_leave_message(self, frame: dict) -> None:
+        await database_sync_to_async(handoff_actions.leave_message)(
+            self.session.conversation_id, frame["text"], frame["contact"]
+        )
+        await self.send_frame({"type": "handoff", "status": "message_left"})
+
+    async def on_rate(self, frame: dict) -> None:
+        try:
+            await database_sync_to_async(handoff_actions.rate)(self.session.conversation_id, frame["score"])
+        except handoff_actions.HandoffError as error:
+            raise FrameError(error.code, str(error)) from None
+        await self.send_frame({"type": "handoff", "status": "rated"})
+
     async def replay(self, after_seq: int) -> None:
         """Send every stored event after `after_seq`, in order, then `synced`."""
         last_sent = after_seq
@@ -179,7 +210,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _broadcast(self, frame: dict) -> None:
         await self.channel_layer.group_send(
             conversation_group(self.session.conversation_id),
-            {"type": "conversation.frame", "frame": frame, "origin": self.channel_name},
+            {
+                "type": "conversation.frame",
+                "frame": frame,
+                "origin": self.channel_name,
+                "conversation_id": str(self.session.conversation_id),
+            },
         )
 
     async def conversation_frame(self, message: dict) -> None:

@@ -14,6 +14,7 @@ from chatbot.dialogue.policy import decide
 from chatbot.dialogue.state import DialogueState, state_diff
 from chatbot.dialogue.tracker import track
 from chatbot.llm import AnswerOutcome, AnswerRequest, Backend, stream_answer
+from handoff.triggers import EscalationRules
 from knowledge.graph import KnowledgeGraph
 
 GREETING = responses.GREETING
@@ -52,6 +53,7 @@ def run_turn(
     knowledge: KnowledgeGraph | None = None,
     backend: Backend | None = None,
     recent_turns: tuple[tuple[str, str], ...] = (),
+    rules: EscalationRules | None = None,
 ) -> TurnResult:
     """Handle one visitor message.
 
@@ -65,6 +67,7 @@ def run_turn(
         backend: the language model that phrases knowledge answers from their facts; None
             (or the template backend) says the grounded template answer as it is.
         recent_turns: the conversation's last messages before this one, as (role, text).
+        rules: when to hand the conversation to a person; None never does.
 
     Returns:
         The new state, the replies in order, the state's diff and the decision's trace.
@@ -72,7 +75,7 @@ def run_turn(
     dialogue = DialogueState.from_dict(state)
     before = dialogue.as_dict()
     turn = track(dialogue, text, understanding, knowledge)
-    decision = decide(dialogue, turn, knowledge)
+    decision = decide(dialogue, turn, knowledge, rules)
     after = dialogue.as_dict()
     replies = [
         _reply(planned, text, dialogue, knowledge, backend, recent_turns)
@@ -85,6 +88,7 @@ def run_turn(
         "referent": turn.referent["key"] if turn.referent else None,
         "mentioned": turn.mentioned,
         "follow_up": turn.is_follow_up,
+        "handoff": decision.handoff,
     }
     return TurnResult(after, replies or [Reply(word_chunks(NOT_CAUGHT))], state_diff(before, after), trace)
 

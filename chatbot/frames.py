@@ -6,7 +6,11 @@ Every rule of docs/protocol.md about a frame's shape lives here, so the consumer
 import json
 from dataclasses import dataclass
 
-VISITOR_FRAME_TYPES = ("hello", "message", "resume", "typing", "ping")
+VISITOR_FRAME_TYPES = (
+    "hello", "message", "resume", "typing", "ping",
+    "handoff_request", "handoff_cancel", "leave_message", "rate",
+)
+MAX_CONTACT_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
 MAX_TOKEN_CHARS = 512
 
@@ -120,7 +124,36 @@ def _validate_ping(frame: dict, limits: Limits) -> dict:
     return {"type": "ping"}
 
 
+def _validate_bare(frame: dict, limits: Limits) -> dict:
+    return {"type": frame["type"]}
+
+
+def _validate_leave_message(frame: dict, limits: Limits) -> dict:
+    text = frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _field_error("text", "'text' must be a non-empty string.", frame)
+    if len(text.strip()) > limits.max_message_chars:
+        raise FrameError(
+            "message_too_long", f"A message can be at most {limits.max_message_chars} characters."
+        )
+    contact = frame.get("contact") or ""
+    if not isinstance(contact, str) or len(contact) > MAX_CONTACT_CHARS:
+        raise _field_error("contact", f"'contact' must be text of at most {MAX_CONTACT_CHARS} characters.", frame)
+    return {"type": "leave_message", "text": text.strip(), "contact": contact.strip()}
+
+
+def _validate_rate(frame: dict, limits: Limits) -> dict:
+    score = frame.get("score")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise _field_error("score", "'score' must be a whole number from 1 to 5.", frame)
+    return {"type": "rate", "score": score}
+
+
 _VALIDATORS = {
+    "handoff_request": _validate_bare,
+    "handoff_cancel": _validate_bare,
+    "leave_message": _validate_leave_message,
+    "rate": _validate_rate,
     "hello": _validate_hello,
     "message": _validate_message,
     "resume": _validate_resume,

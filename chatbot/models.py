@@ -25,6 +25,15 @@ class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="conversations")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+
+    class Owner(models.TextChoices):
+        BOT = "bot"
+        WAITING = "waiting"
+        AGENT = "agent"
+        CLOSED = "closed"
+
+    # Who answers the visitor now; every change is a "handoff" event in the log.
+    owner = models.CharField(max_length=16, choices=Owner.choices, default=Owner.BOT)
     # The sequence number of the newest event; bumped in the same transaction as the insert.
     last_seq = models.PositiveIntegerField(default=0)
     # The dialogue state after the newest completed turn.

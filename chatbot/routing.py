@@ -1,9 +1,22 @@
-"""Websocket URL routes."""
+"""Websocket URL routes, each behind its own origin check.
 
+The widget runs on the company's own site, so its origins are listed (CHAT_ALLOWED_ORIGINS);
+the agent console is served by this server, so its origin must be one of ALLOWED_HOSTS, and
+the agent is known by their session login.
+"""
+
+from channels.auth import AuthMiddlewareStack
+from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator
+from django.conf import settings
 from django.urls import path
 
 from chatbot.consumers import ChatConsumer
+from handoff.consumers import AgentConsumer
 
-websocket_urlpatterns = [
-    path("ws/chat/", ChatConsumer.as_asgi()),
-]
+
+def websocket_urlpatterns() -> list:
+    """Return the websocket routes (read at start-up, after settings are loaded)."""
+    return [
+        path("ws/chat/", OriginValidator(ChatConsumer.as_asgi(), settings.CHAT_ALLOWED_ORIGINS)),
+        path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+    ]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "chatbot",
     "chatbot.nlu",
     "knowledge",
+    "handoff",
 ]
 
 MIDDLEWARE = [
@@ -180,7 +181,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
-CELERY_TASK_ROUTES = {"nlu.*": {"queue": "nlu"}}
+CELERY_TASK_ROUTES = {"nlu.*": {"queue": "nlu"}, "handoff.*": {"queue": "handoff"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -238,6 +239,31 @@ LLM_RETRIES = env_int("LLM_RETRIES", 1, 0)
 # Consecutive failures that open the circuit, and how long it stays open before one probe.
 LLM_CIRCUIT_FAILURES = env_int("LLM_CIRCUIT_FAILURES", 3, 1)
 LLM_CIRCUIT_RESET_SECONDS = env_float("LLM_CIRCUIT_RESET_SECONDS", 30.0, 0.1)
+
+# --- Human handoff ------------------------------------------------------------------------------
+
+# Seconds an agent has to accept an offered conversation before it goes to the next agent.
+HANDOFF_OFFER_SECONDS = env_float("HANDOFF_OFFER_SECONDS", 30.0, 1.0)
+# Escalate after this many unclear or unanswered messages in a row.
+HANDOFF_UNCLEAR_TURNS = env_int("HANDOFF_UNCLEAR_TURNS", 3, 1)
+# Escalate when the frustration estimate (0 to 1) reaches this.
+HANDOFF_FRUSTRATION = env_float("HANDOFF_FRUSTRATION", 0.7, 0.0)
+# Intents that always go to a person.
+HANDOFF_SENSITIVE_INTENTS = env_list(
+    "HANDOFF_SENSITIVE_INTENTS",
+    [
+        "compromised_card",
+        "card_payment_not_recognised",
+        "cash_withdrawal_not_recognised",
+        "direct_debit_payment_not_recognised",
+    ],
+)
+# Escalate a task whose question had to be asked again this many times.
+HANDOFF_FLOW_RETRIES = env_int("HANDOFF_FLOW_RETRIES", 2, 1)
+# When agents work, in TIME_ZONE: "always", or like "mon-fri 08:00-20:00; sat 09:00-13:00".
+HANDOFF_HOURS = env_str("HANDOFF_HOURS", "always")
+# The expected wait per queue position before there are measured waits to go by.
+HANDOFF_DEFAULT_WAIT_SECONDS = env_float("HANDOFF_DEFAULT_WAIT_SECONDS", 90.0, 1.0)
 
 # --- Static files, passwords, i18n ---------------------------------------------------------
 

@@ -14,6 +14,9 @@ from chatbot import actions, engine
 from chatbot.locks import conversation_lock
 from chatbot.llm import Replace, configured_backend
 from chatbot.models import Conversation, Event
+from handoff import actions as handoff_actions
+from handoff.configuration import escalation_rules
+from handoff.state_machine import bot_may_answer
 from knowledge.service import current_graph
 
 logger = logging.getLogger(__name__)
@@ -41,11 +44,18 @@ async def answer_unanswered_messages(
     it, the engine answers without an understanding.
     """
     async with conversation_lock(conversation_id):
-        state, pending = await _load_unanswered(conversation_id)
+        state, pending, owner = await _load_unanswered(conversation_id)
         for visitor_event_id, seq, text in pending:
+            if not bot_may_answer(owner):
+                # A person has the conversation: the message is theirs to answer (they see it
+                # live); the bot records it as handled so it never answers it later.
+                await database_sync_to_async(actions.complete_turn)(
+                    conversation_id, visitor_event_id, [], state, {"trace": {"decision": "with_person"}}
+                )
+                continue
             await output.publish({"type": "typing", "author": "bot", "is_typing": True})
             understanding = await understand(visitor_event_id) if understand else None
-            state = await _answer_one(
+            state, owner = await _answer_one(
                 conversation_id, state, visitor_event_id, seq, text, understanding, output
             )
         return len(pending)
@@ -60,10 +70,10 @@ def _recent_messages(conversation_id: uuid.UUID, before_seq: int) -> tuple[tuple
 
 
 @database_sync_to_async
-def _load_unanswered(conversation_id: uuid.UUID) -> tuple[dict, list[tuple[int, int, str]]]:
+def _load_unanswered(conversation_id: uuid.UUID) -> tuple[dict, list[tuple[int, int, str]], str]:
     conversation = Conversation.objects.get(pk=conversation_id)
     pending = conversation.unanswered_messages().values_list("id", "seq", "text")
-    return conversation.state, list(pending)
+    return conversation.state, list(pending), conversation.owner
 
 
 async def _answer_one(
@@ -74,12 +84,12 @@ async def _answer_one(
     text: str,
     understanding: dict | None,
     output: ConversationOutput,
-) -> dict:
+) -> tuple[dict, str]:
     try:
         knowledge = await database_sync_to_async(current_graph)()
         recent = await _recent_messages(conversation_id, seq)
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
-            state, text, understanding, knowledge, configured_backend(), recent
+            state, text, understanding, knowledge, configured_backend(), recent, escalation_rules()
         )
         streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
@@ -96,7 +106,14 @@ async def _answer_one(
             {"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()}
         )
     await output.publish({"type": "typing", "author": "bot", "is_typing": False})
-    return result.state
+    owner = Conversation.Owner.BOT
+    if result.trace.get("handoff"):
+        handoff = await database_sync_to_async(handoff_actions.request_handoff)(
+            conversation_id, result.trace["handoff"], result.trace.get("intent")
+        )
+        if handoff.status == handoff.Status.WAITING:
+            owner = Conversation.Owner.WAITING
+    return result.state, owner
 
 
 async def _stream_replies(

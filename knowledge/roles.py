@@ -6,8 +6,7 @@ from django.db import transaction
 
 EDIT_KNOWLEDGE = "knowledge.edit_knowledge"
 EDITORS_GROUP = "Knowledge editors"
-# The agent console (the handoff app) adds its group to this table when it lands.
-ROLE_GROUPS = {"editor": [EDITORS_GROUP], "admin": []}
+ROLE_GROUPS = {"editor": [EDITORS_GROUP], "agent": ["Agents"], "admin": []}
 ROLES = set(ROLE_GROUPS)
 
 
@@ -36,4 +35,8 @@ def add_staff_user(username: str, password: str, role: str):
     user.save()
     if role == "editor":
         user.groups.add(editors_group())
+    if role in ("agent", "admin"):
+        from handoff.roles import make_agent
+
+        make_agent(user)
     return user

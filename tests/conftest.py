@@ -71,6 +71,6 @@ def celery_worker(request):
         return
     request.getfixturevalue("django_db_setup")
     var_dir = request.getfixturevalue("tiny_model_var_dir")
-    process = start_celery_worker(var_dir, "celery,nlu")
+    process = start_celery_worker(var_dir, "celery,nlu,handoff")
     yield process
     stop(process)

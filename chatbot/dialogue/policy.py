@@ -16,6 +16,7 @@ from chatbot.dialogue.flows import Flow, flow_starting_on, flows
 from chatbot.dialogue.responses import PlannedReply, fact_sentences, render, topic_label
 from chatbot.dialogue.state import DialogueState
 from chatbot.dialogue.tracker import TrackedTurn
+from handoff.triggers import EscalationRules, escalation_reason
 from knowledge.answers import answer_for_intent
 from knowledge.graph import KnowledgeGraph
 
@@ -53,10 +54,46 @@ class Decision:
     kind: str
     replies: list[PlannedReply] = field(default_factory=list)
     intent: str | None = None
+    # Why the conversation goes to a person this turn, if it does.
+    handoff: str | None = None
 
 
-def decide(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
-    """Choose the replies for a tracked turn, updating the state's flow, topic and offers."""
+# Escalations where the bot's own answer is still worth saying before a person takes over.
+ANSWER_BEFORE_HANDOFF = ("sensitive_intent",)
+
+
+def decide(
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    rules: EscalationRules | None = None,
+) -> Decision:
+    """Choose the replies for a tracked turn, and whether a person should take over."""
+    decision = _decide(state, turn, graph)
+    if rules is None:
+        return decision
+    reason = escalation_reason(
+        rules,
+        text=turn.text,
+        decision=decision.kind,
+        intent=turn.intent,
+        is_confident=turn.is_confident,
+        unclear_streak=max(state.low_confidence_streak, state.fallback_streak),
+        frustration=state.frustration,
+        flow_retries=(state.flow or {}).get("retries", 0),
+        is_repeat=turn.is_repeat,
+    )
+    if reason:
+        connecting = PlannedReply("handoff", say.CONNECTING)
+        kept = decision.replies if reason in ANSWER_BEFORE_HANDOFF else []
+        decision = Decision("handoff", [*kept, connecting], decision.intent or turn.intent, reason)
+        if state.flow:
+            state.paused_flows.append(state.flow)
+            state.flow = None
+    return decision
+
+
+def _decide(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
     offered, state.offered = state.offered, []
     if state.flow:
         return continue_flow(state, turn, graph)
@@ -189,6 +226,7 @@ def continue_flow(state: DialogueState, turn: TrackedTurn, graph) -> Decision:
         return _digress(state, turn, graph, flow)
     ask = step.retry or step.ask
     text, sources = render(ask, state.flow["slots"], graph)
+    state.flow["retries"] = state.flow.get("retries", 0) + 1
     return Decision(kind="flow_retry", replies=[PlannedReply("flow", text, sources)])
 
 

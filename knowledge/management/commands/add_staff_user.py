@@ -1,4 +1,4 @@
-"""python manage.py add_staff_user NAME --role editor|admin [--password-file F]"""
+"""python manage.py add_staff_user NAME --role editor|agent|admin [--password-file F]"""
 
 import getpass
 from pathlib import Path
@@ -9,7 +9,7 @@ from knowledge.roles import ROLES, add_staff_user
 
 
 class Command(BaseCommand):
-    help = "Create a user who logs in to the knowledge editor (editor) or everywhere (admin)."
+    help = "Create a user for the knowledge editor (editor), the agent console (agent) or both (admin)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")

@@ -1,0 +1,505 @@
+"""Every write of the handoff: escalate, route, offer, accept, talk, transfer, hand back, close.
+
+Each changes the conversation's owner through the state machine, logs the change as an event in
+the conversation, and notifies the visitor and the agents after the commit. Claims are
+conditional updates, so two agents never get the same conversation.
+"""
+
+from __future__ import annotations
+
+import datetime
+import statistics
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from chatbot import actions as conversation_actions
+from chatbot.models import Conversation, Event
+from handoff import notify
+from handoff.hours import is_open, parse_hours
+from handoff.models import Agent, Handoff, Note, Rating, Skill, Ticket
+from handoff.routing import AgentSlot, choose_agent, estimated_wait_seconds, skill_for_intent
+from handoff.state_machine import AGENT, BOT, CLOSED, WAITING, check_transition
+
+HANDOFF_EVENT = "handoff"
+RECENT_WAITS = 20
+
+
+class HandoffError(Exception):
+    """A handoff action that cannot be done; `code` is stable for clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# Escalation ------------------------------------------------------------------------------------
+
+
+def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None = None) -> Handoff:
+    """Escalate a conversation to people; asking again while one is open returns that one."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        open_handoff = conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).first()
+        if open_handoff is not None:
+            return open_handoff
+        skills = dict(Skill.objects.values_list("name", "intents"))
+        skill_name = skill_for_intent(intent, skills)
+        skill = Skill.objects.filter(name=skill_name).first() if skill_name else None
+        unavailable = _why_unavailable(skill)
+        if unavailable:
+            handoff = Handoff.objects.create(
+                conversation=conversation, reason=reason, intent=intent or "", skill=skill,
+                status=Handoff.Status.UNAVAILABLE, ended_at=timezone.now(),
+            )
+            _log(conversation, UNAVAILABLE_TEXT[unavailable], status="unavailable", reason=reason,
+                 handoff=handoff, why=unavailable)
+            frame = {"type": "handoff", "status": "unavailable", "why": unavailable, "can_leave_message": True}
+            transaction.on_commit(lambda: notify.to_conversation(conversation_id, frame))
+            return handoff
+        handoff = Handoff.objects.create(
+            conversation=conversation, reason=reason, intent=intent or "", skill=skill
+        )
+        _move(conversation, WAITING)
+        _log(conversation, "Connecting you to a member of our team…", status=WAITING, reason=reason,
+             handoff=handoff)
+        transaction.on_commit(lambda: _after_queue_change(handoff.pk, route=True))
+        return handoff
+
+
+UNAVAILABLE_TEXT = {
+    "outside_hours": "Our team is away right now. Leave a message and an agent will get back to you.",
+    "no_agent_online": "No agent is free right now. Leave a message and an agent will get back to you.",
+}
+
+
+def _why_unavailable(skill: Skill | None) -> str | None:
+    hours = parse_hours(settings.HANDOFF_HOURS)
+    if not is_open(hours, timezone.localtime()):
+        return "outside_hours"
+    online = Agent.objects.filter(is_online=True)
+    if skill is not None:
+        online = online.filter(skills=skill)
+    return None if online.exists() else "no_agent_online"
+
+
+def cancel_by_visitor(conversation_id: uuid.UUID) -> Handoff | None:
+    """Stop waiting and go back to the bot; an agent already chatting is not cut off."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        handoff = conversation.handoffs.filter(status=Handoff.Status.WAITING).first()
+        if handoff is None:
+            return None
+        offered_to = handoff.offered_to_id
+        Handoff.objects.filter(pk=handoff.pk).update(
+            status=Handoff.Status.CANCELLED, ended_at=timezone.now(), offered_to=None
+        )
+        _move(conversation, BOT)
+        _log(conversation, "You're back with the virtual assistant.", status=BOT, handoff=handoff,
+             reason="cancelled")
+
+        def tell() -> None:
+            notify.to_conversation(conversation_id, {"type": "handoff", "status": BOT})
+            if offered_to:
+                notify.to_agent(offered_to, {"type": "released", "handoff_id": handoff.pk, "why": "cancelled"})
+            broadcast_queue()
+
+        transaction.on_commit(tell)
+        return handoff
+
+
+# Routing and offers ----------------------------------------------------------------------------
+
+
+def route(handoff_id: int) -> Agent | None:
+    """Offer a waiting conversation to the best agent able to take it; return who, if anyone."""
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update().filter(pk=handoff_id).first()
+        if handoff is None or handoff.status != Handoff.Status.WAITING or handoff.offered_to_id:
+            return None
+        passed_over = set(handoff.passed_over.values_list("pk", flat=True))
+        choice = choose_agent(agent_slots(), handoff.skill.name if handoff.skill else None, passed_over)
+        if choice is None:
+            return None
+        agent = Agent.objects.get(pk=choice.id)
+        handoff.offered_to = agent
+        handoff.offer_expires_at = timezone.now() + datetime.timedelta(seconds=settings.HANDOFF_OFFER_SECONDS)
+        handoff.offer_count += 1
+        handoff.save(update_fields=["offered_to", "offer_expires_at", "offer_count"])
+        offer = {
+            "type": "offer",
+            "handoff_id": handoff.pk,
+            "expires_in_seconds": settings.HANDOFF_OFFER_SECONDS,
+            "reason": handoff.reason,
+            "intent": handoff.intent,
+        }
+        number = handoff.offer_count
+
+        def tell() -> None:
+            from handoff.tasks import schedule_offer_expiry
+
+            notify.to_agent(agent.pk, offer)
+            schedule_offer_expiry(handoff_id, number, settings.HANDOFF_OFFER_SECONDS)
+
+        transaction.on_commit(tell)
+        return agent
+
+
+def expire_offer(handoff_id: int, offer_number: int) -> bool:
+    """Take back an offer nobody accepted in time and offer it to the next agent."""
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update().filter(pk=handoff_id).first()
+        if (
+            handoff is None
+            or handoff.status != Handoff.Status.WAITING
+            or handoff.offer_count != offer_number
+            or handoff.offered_to_id is None
+        ):
+            return False
+        agent_id = handoff.offered_to_id
+        _pass_over(handoff)
+
+        def tell() -> None:
+            notify.to_agent(agent_id, {"type": "released", "handoff_id": handoff_id, "why": "offer_expired"})
+            route(handoff_id)
+
+        transaction.on_commit(tell)
+        return True
+
+
+def decline(handoff_id: int, agent: Agent) -> None:
+    """Pass an offer on to the next agent."""
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update().filter(pk=handoff_id, offered_to=agent).first()
+        if handoff is None:
+            raise HandoffError("not_offered", "This conversation is not offered to you.")
+        _pass_over(handoff)
+        transaction.on_commit(lambda: route(handoff_id))
+
+
+def _pass_over(handoff: Handoff) -> None:
+    handoff.passed_over.add(handoff.offered_to_id)
+    handoff.offered_to = None
+    handoff.offer_expires_at = None
+    handoff.save(update_fields=["offered_to", "offer_expires_at"])
+
+
+def accept(handoff_id: int, agent: Agent) -> Handoff:
+    """Take a waiting conversation; of agents accepting at once exactly one gets it."""
+    handoff = Handoff.objects.filter(pk=handoff_id).select_related("skill").first()
+    if handoff is None:
+        raise HandoffError("not_found", "No such conversation in the queue.")
+    if not may_see(agent, handoff):
+        raise HandoffError("forbidden", "This conversation is not in your queues.")
+    if open_conversation_count(agent) >= agent.capacity:
+        raise HandoffError("at_capacity", "You already have as many conversations as you can take.")
+    with transaction.atomic():
+        claimed = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.WAITING).update(
+            status=Handoff.Status.ASSIGNED, assigned_to=agent, accepted_at=timezone.now(),
+            offered_to=None, offer_expires_at=None,
+        )
+        if claimed == 0:
+            raise HandoffError("already_taken", "Another agent has taken this conversation.")
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        _move(conversation, AGENT)
+        _log(conversation, f"{agent.display_name} has joined the conversation.", status=AGENT,
+             handoff=handoff, agent_name=agent.display_name)
+        handoff.refresh_from_db()
+
+        def tell() -> None:
+            from handoff.packet import handoff_packet
+
+            notify.to_conversation(handoff.conversation_id, {
+                "type": "handoff", "status": AGENT, "agent": {"name": agent.display_name}
+            })
+            notify.to_agent(agent.pk, {"type": "assigned", "packet": handoff_packet(handoff)})
+            notify.to_agents({"type": "released", "handoff_id": handoff.pk, "why": "taken",
+                              "except_agent": agent.pk})
+            broadcast_queue()
+
+        transaction.on_commit(tell)
+        return handoff
+
+
+# The conversation with an agent --------------------------------------------------------------
+
+
+def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> tuple[Event, bool]:
+    """Store an agent's message (once per client id) and show it to the visitor."""
+    handoff = _assigned(handoff_id, agent)
+    stored_id = f"agent-{agent.pk}-{client_id}"[:64]
+    with transaction.atomic():
+        existing = Event.objects.filter(conversation_id=handoff.conversation_id, client_id=stored_id).first()
+        if existing is not None:
+            return existing, True
+        try:
+            with transaction.atomic():
+                event = conversation_actions.append_event(
+                    handoff.conversation_id, kind=Event.MESSAGE, author=Event.Author.AGENT, text=text,
+                    client_id=stored_id, data={"agent_name": agent.display_name, "handoff_id": handoff.pk, "client_id": client_id},
+                )
+        except IntegrityError:
+            return Event.objects.get(conversation_id=handoff.conversation_id, client_id=stored_id), True
+        Handoff.objects.filter(pk=handoff.pk, first_agent_reply_at__isnull=True).update(
+            first_agent_reply_at=timezone.now()
+        )
+    transaction.on_commit(lambda: notify.to_conversation(handoff.conversation_id, event.as_frame()))
+    return event, False
+
+
+def add_note(handoff_id: int, agent: Agent, text: str) -> Note:
+    """Add an internal note: agents see it in the packet, the visitor never does."""
+    handoff = _assigned(handoff_id, agent)
+    return Note.objects.create(handoff=handoff, author=agent, text=text)
+
+
+def transfer(handoff_id: int, agent: Agent, to_agent_id: int | None = None, skill: str | None = None) -> Handoff:
+    """Pass a conversation to another agent (who must be online with room) or a skill's queue."""
+    handoff = _assigned(handoff_id, agent)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        if to_agent_id is not None:
+            target = Agent.objects.filter(pk=to_agent_id, is_online=True).first()
+            if target is None or target.pk == agent.pk or open_conversation_count(target) >= target.capacity:
+                raise HandoffError("cannot_transfer", "That agent is not online or has no room.")
+            Handoff.objects.filter(pk=handoff.pk).update(assigned_to=target, accepted_at=timezone.now())
+            _log(conversation, f"{target.display_name} has taken over from {agent.display_name}.",
+                 status=AGENT, handoff=handoff, agent_name=target.display_name)
+            handoff.refresh_from_db()
+
+            def tell_agents() -> None:
+                from handoff.packet import handoff_packet
+
+                notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"})
+                notify.to_agent(target.pk, {"type": "assigned", "packet": handoff_packet(handoff)})
+                notify.to_conversation(conversation.pk, {"type": "handoff", "status": AGENT,
+                                                         "agent": {"name": target.display_name}})
+
+            transaction.on_commit(tell_agents)
+            return handoff
+        new_skill = Skill.objects.filter(name=skill).first()
+        if new_skill is None:
+            raise HandoffError("cannot_transfer", f"No skill {skill!r}.")
+        Handoff.objects.filter(pk=handoff.pk).update(
+            status=Handoff.Status.WAITING, assigned_to=None, skill=new_skill, offer_count=F("offer_count")
+        )
+        handoff.passed_over.add(agent)
+        _move(conversation, WAITING)
+        _log(conversation, "Connecting you to a colleague who can help with this…", status=WAITING,
+             handoff=handoff, reason="transferred")
+
+        def tell_queue() -> None:
+            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"})
+            _after_queue_change(handoff.pk, route=True)
+
+        transaction.on_commit(tell_queue)
+        handoff.refresh_from_db()
+        return handoff
+
+
+def hand_back(handoff_id: int, agent: Agent) -> Handoff:
+    """Give the conversation back to the bot, which then knows a person handled a stretch."""
+    handoff = _assigned(handoff_id, agent)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.RETURNED, ended_at=timezone.now())
+        _move(conversation, BOT)
+        state = dict(conversation.state)
+        state["human_stretches"] = state.get("human_stretches", 0) + 1
+        # The bot starts afresh on what was unclear before: a person has dealt with it.
+        state.update(low_confidence_streak=0, fallback_streak=0, frustration=0.0)
+        conversation.state = state
+        conversation.save(update_fields=["owner", "state", "updated_at"])
+        _log(conversation, "You're back with the virtual assistant.", status=BOT, handoff=handoff,
+             reason="handed_back")
+        _free(agent)
+
+        def tell() -> None:
+            notify.to_conversation(conversation.pk, {"type": "handoff", "status": BOT})
+            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "handed_back"})
+            route_waiting()
+
+        transaction.on_commit(tell)
+        return handoff
+
+
+def close(handoff_id: int, agent: Agent, disposition: str) -> Handoff:
+    """Close the conversation with a disposition; the visitor is offered the rating."""
+    handoff = _assigned(handoff_id, agent)
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        Handoff.objects.filter(pk=handoff.pk).update(
+            status=Handoff.Status.CLOSED, ended_at=timezone.now(), disposition=disposition
+        )
+        _move(conversation, CLOSED)
+        conversation.status = Conversation.Status.CLOSED
+        conversation.save(update_fields=["status", "updated_at"])
+        _log(conversation, "This conversation has been closed. Thank you for contacting us.",
+             status=CLOSED, handoff=handoff, disposition=disposition)
+        _free(agent)
+
+        def tell() -> None:
+            notify.to_conversation(conversation.pk, {"type": "handoff", "status": CLOSED, "can_rate": True})
+            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "closed"})
+            route_waiting()
+
+        transaction.on_commit(tell)
+        return handoff
+
+
+# The visitor after a handoff -------------------------------------------------------------------
+
+
+def leave_message(conversation_id: uuid.UUID, text: str, contact: str = "") -> Ticket:
+    """Store a message for the agents when none could take the conversation."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        handoff = conversation.handoffs.filter(status=Handoff.Status.UNAVAILABLE).order_by("-pk").first()
+        ticket = Ticket.objects.create(conversation=conversation, handoff=handoff, text=text, contact=contact)
+        _log(conversation, "Thanks, your message has been passed to our team.", status="message_left",
+             ticket=ticket.pk)
+        return ticket
+
+
+def rate(conversation_id: uuid.UUID, score: int) -> Rating:
+    """Record the visitor's satisfaction with a closed conversation, once."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if conversation.owner != CLOSED:
+        raise HandoffError("not_closed", "A conversation can be rated once it is closed.")
+    was_human = conversation.handoffs.filter(accepted_at__isnull=False).exists()
+    rating, _ = Rating.objects.get_or_create(
+        conversation=conversation, defaults={"score": score, "was_human_handled": was_human}
+    )
+    return rating
+
+
+# Agents ----------------------------------------------------------------------------------------
+
+
+def set_availability(agent: Agent, is_online: bool) -> Agent:
+    """Go online (taking conversations, idle from now) or away."""
+    Agent.objects.filter(pk=agent.pk).update(
+        is_online=is_online, idle_since=timezone.now() if is_online else agent.idle_since
+    )
+    agent.refresh_from_db()
+    if is_online:
+        transaction.on_commit(route_waiting)
+    return agent
+
+
+def agent_slots() -> list[AgentSlot]:
+    """Return every agent as routing sees them: status, skills, load and capacity."""
+    agents = Agent.objects.annotate(
+        open_count=Count("handoffs", filter=Q(handoffs__status=Handoff.Status.ASSIGNED), distinct=True)
+    ).prefetch_related("skills")
+    return [
+        AgentSlot(agent.pk, agent.is_online, frozenset(s.name for s in agent.skills.all()),
+                  agent.open_count, agent.capacity, agent.idle_since)
+        for agent in agents
+    ]
+
+
+def open_conversation_count(agent: Agent) -> int:
+    return Handoff.objects.filter(assigned_to=agent, status=Handoff.Status.ASSIGNED).count()
+
+
+def may_see(agent: Agent, handoff: Handoff) -> bool:
+    """Return whether the agent may see this handoff: theirs, offered to them, or in their skills."""
+    if agent.user.is_superuser or handoff.assigned_to_id == agent.pk or handoff.offered_to_id == agent.pk:
+        return True
+    if handoff.status != Handoff.Status.WAITING:
+        return False
+    return handoff.skill_id is None or agent.skills.filter(pk=handoff.skill_id).exists()
+
+
+def visible_queue(agent: Agent) -> list[dict]:
+    """Return the waiting conversations this agent may take, oldest first."""
+    now = timezone.now()
+    waiting = Handoff.objects.filter(status=Handoff.Status.WAITING).select_related("skill")
+    return [
+        {
+            "handoff_id": handoff.pk,
+            "conversation_id": str(handoff.conversation_id),
+            "reason": handoff.reason,
+            "intent": handoff.intent,
+            "skill": handoff.skill.name if handoff.skill else None,
+            "waiting_seconds": round((now - handoff.requested_at).total_seconds()),
+            "is_offered_to_you": handoff.offered_to_id == agent.pk,
+        }
+        for handoff in waiting
+        if may_see(agent, handoff)
+    ]
+
+
+def route_waiting() -> None:
+    """Offer every waiting conversation without an offer (an agent came online or got free)."""
+    for handoff_id in Handoff.objects.filter(
+        status=Handoff.Status.WAITING, offered_to__isnull=True
+    ).values_list("pk", flat=True):
+        route(handoff_id)
+    broadcast_queue()
+
+
+def broadcast_queue() -> None:
+    """Tell every waiting visitor their position and wait, and every agent that the queue moved."""
+    waiting = list(Handoff.objects.filter(status=Handoff.Status.WAITING).order_by("requested_at"))
+    average = average_wait_seconds()
+    for position, handoff in enumerate(waiting, start=1):
+        able = Agent.objects.filter(is_online=True)
+        if handoff.skill_id:
+            able = able.filter(skills=handoff.skill_id)
+        notify.to_conversation(handoff.conversation_id, {
+            "type": "handoff", "status": WAITING, "reason": handoff.reason, "position": position,
+            "estimated_wait_seconds": estimated_wait_seconds(position, able.count(), average),
+        })
+    notify.to_agents({"type": "queue_changed"})
+
+
+def average_wait_seconds() -> float:
+    """Return the median wait of the latest accepted handoffs (the default before there are any)."""
+    recent = Handoff.objects.filter(accepted_at__isnull=False).order_by("-accepted_at")[:RECENT_WAITS]
+    waits = [(h.accepted_at - h.requested_at).total_seconds() for h in recent]
+    return statistics.median(waits) if waits else settings.HANDOFF_DEFAULT_WAIT_SECONDS
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _assigned(handoff_id: int, agent: Agent) -> Handoff:
+    handoff = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.ASSIGNED, assigned_to=agent).first()
+    if handoff is None:
+        raise HandoffError("not_yours", "This conversation is not assigned to you.")
+    return handoff
+
+
+def _move(conversation: Conversation, owner: str) -> None:
+    check_transition(conversation.owner, owner)
+    conversation.owner = owner
+    conversation.save(update_fields=["owner", "updated_at"])
+
+
+def _log(conversation: Conversation, text: str, **data) -> Event:
+    handoff = data.pop("handoff", None)
+    if handoff is not None:
+        data["handoff_id"] = handoff.pk
+    event = conversation_actions.append_event(
+        conversation.pk, kind=HANDOFF_EVENT, author=Event.Author.SYSTEM, text=text, data=data
+    )
+    transaction.on_commit(lambda: notify.to_conversation(conversation.pk, event.as_frame()))
+    return event
+
+
+def _free(agent: Agent) -> None:
+    if open_conversation_count(agent) == 0:
+        Agent.objects.filter(pk=agent.pk).update(idle_since=timezone.now())
+
+
+def _after_queue_change(handoff_id: int, route: bool) -> None:
+    if route:
+        from handoff.tasks import route_handoff
+
+        route_handoff.delay(handoff_id)
+    broadcast_queue()

@@ -1,0 +1,32 @@
+"""Celery envelopes of the handoff: route a waiting conversation, expire an unanswered offer."""
+
+import threading
+
+from celery import shared_task
+from django.conf import settings
+
+from handoff import actions
+
+
+@shared_task(name="handoff.route", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def route_handoff(handoff_id: int) -> None:
+    """Offer a waiting conversation to the best available agent."""
+    actions.route(handoff_id)
+
+
+@shared_task(name="handoff.expire_offer", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def expire_offer(handoff_id: int, offer_number: int) -> None:
+    """Pass an offer nobody accepted in time on to the next agent."""
+    actions.expire_offer(handoff_id, offer_number)
+
+
+def schedule_offer_expiry(handoff_id: int, offer_number: int, seconds: float) -> None:
+    """Expire the offer after `seconds`, unless it was accepted or declined by then."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Tasks run in-process on the embedded default, where a countdown would run at once.
+        timer = threading.Timer(seconds, expire_offer.apply, args=((handoff_id, offer_number),))
+        timer.daemon = True
+        timer.start()
+    else:
+        # The countdown stays far below Redis's visibility timeout (60 s by default).
+        expire_offer.apply_async((handoff_id, offer_number), countdown=seconds)
