@@ -192,6 +192,8 @@ def accept(handoff_id: int, agent: Agent) -> Handoff:
     handoff = Handoff.objects.filter(pk=handoff_id).select_related("skill").first()
     if handoff is None:
         raise HandoffError("not_found", "No such conversation in the queue.")
+    if handoff.status != Handoff.Status.WAITING:
+        raise HandoffError("already_taken", "This conversation is no longer waiting.")
     if not may_see(agent, handoff):
         raise HandoffError("forbidden", "This conversation is not in your queues.")
     if open_conversation_count(agent) >= agent.capacity:

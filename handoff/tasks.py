@@ -3,8 +3,6 @@
 import threading
 
 from celery import shared_task
-from django.conf import settings
-
 from handoff import actions
 
 
@@ -22,7 +20,7 @@ def expire_offer(handoff_id: int, offer_number: int) -> None:
 
 def schedule_offer_expiry(handoff_id: int, offer_number: int, seconds: float) -> None:
     """Expire the offer after `seconds`, unless it was accepted or declined by then."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if expire_offer.app.conf.task_always_eager:
         # Tasks run in-process on the embedded default, where a countdown would run at once.
         timer = threading.Timer(seconds, expire_offer.apply, args=((handoff_id, offer_number),))
         timer.daemon = True

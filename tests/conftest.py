@@ -48,6 +48,8 @@ def start_celery_worker(var_dir: Path, queues: str, app: str = "chatbot", log_na
         "DJANGO_SETTINGS_MODULE": "chatbot.settings",
         "DATABASE_URL": child_process_database_url(),
         "VAR_DIR": str(var_dir),
+        # Offers lapse quickly, so the test of an agent who does not accept stays short.
+        "HANDOFF_OFFER_SECONDS": "3",
     }
     worker = ["-m", "celery", "-A", app, "worker", "-Q", queues, "--loglevel", "INFO"]
     pool = ["--concurrency", "1", "--pool", "prefork"]
