@@ -160,12 +160,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Under the conversation's lock, so a turn being answered finishes first.
         async with conversation_lock(conversation_id):
             state = await database_sync_to_async(_state_of)(conversation_id)
-            await database_sync_to_async(handoff_actions.request_handoff)(
+            handoff = await database_sync_to_async(handoff_actions.request_handoff)(
                 conversation_id, "requested", state.get("active_intent")
             )
+        if handoff.status in handoff.OPEN_STATUSES:
+            # Asked again while one is open: say where things stand rather than stay silent.
+            await self._send_handoff_status()
 
     async def on_handoff_cancel(self, frame: dict) -> None:
-        await database_sync_to_async(handoff_actions.cancel_by_visitor)(self.session.conversation_id)
+        cancelled = await database_sync_to_async(handoff_actions.cancel_by_visitor)(
+            self.session.conversation_id
+        )
+        if cancelled is None:
+            await self._send_handoff_status()
+
+    async def _send_handoff_status(self) -> None:
+        status = await database_sync_to_async(current_status_frame)(self.session.conversation_id)
+        await self.send_frame(status or {"type": "handoff", "status": "bot"})
 
     async def on_leave_message(self, frame: dict) -> None:
         await database_sync_to_async(handoff_actions.leave_message)(

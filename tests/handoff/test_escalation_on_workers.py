@@ -36,3 +36,33 @@ def test_an_ignored_offer_is_passed_to_the_next_agent_by_the_worker(requires_ser
     assert list(Handoff.objects.get(pk=handoff.pk).passed_over.all()) == [first]
     accepted = actions.accept(handoff.pk, second)
     assert accepted.assigned_to == second
+
+
+def test_two_agents_accepting_at_the_same_moment_on_postgresql_one_wins(requires_services, conversation, anna, ben):
+    import threading
+
+    from django.db import connection
+
+    handoff = actions.request_handoff(conversation.pk, "requested")
+    start = threading.Barrier(2)
+    outcomes = {}
+
+    def accept(agent):
+        start.wait()
+        try:
+            actions.accept(handoff.pk, agent)
+            outcomes[agent.display_name] = "won"
+        except actions.HandoffError as error:
+            outcomes[agent.display_name] = error.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(agent,)) for agent in (anna, ben)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["already_taken", "won"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    assert Handoff.objects.get(pk=handoff.pk).assigned_to.display_name == winner

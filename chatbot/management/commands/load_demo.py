@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from chatbot.nlu import artefacts
 from chatbot.nlu.models import TrainingExample
+from handoff.demo import load_demo_desk
 from knowledge.models import Node
 
 
@@ -15,6 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not Node.objects.exists():
             self._import_demo_knowledge()
+        if load_demo_desk():
+            self.stdout.write("Created the demo support desk's skills and canned replies.")
         if not TrainingExample.objects.exists():
             self._import_demo_intents()
         if artefacts.promoted_version() is None and TrainingExample.objects.exists():

@@ -43,7 +43,33 @@
       rateLimited: "You are sending messages quickly. Your message will be sent in a moment.",
       errorGeneric: "Something went wrong. Please try again.",
       sessionExpired: "Your chat session has ended. A new conversation has started.",
-      dismiss: "Dismiss"
+      dismiss: "Dismiss",
+      talkToPerson: "Talk to a person",
+      handoffWaiting: "Connecting you to an agent…",
+      queuePositionAndWait: "You are number {n} in the queue, {wait}.",
+      queuePosition: "You are number {n} in the queue.",
+      queueWait: "Estimated wait: {wait}.",
+      waitMinutes: "about {n} min",
+      waitUnderMinute: "less than a minute",
+      cancelHandoff: "Cancel, back to the assistant",
+      agentJoined: "{name} has joined",
+      agentJoinedUnnamed: "An agent has joined",
+      agentTyping: "{name} is typing…",
+      backToBot: "You're back with the virtual assistant",
+      unavailableNoAgent: "No agent is available right now.",
+      unavailableOutsideHours: "Our agents are away: it is outside our opening hours.",
+      unavailableOther: "No agent can take your chat right now.",
+      leaveMessagePrompt: "Leave a message and an agent will get back to you.",
+      leaveMessageLabel: "Your message",
+      contactLabel: "Email or phone (optional)",
+      leaveMessageSend: "Send message",
+      leaveMessageEmpty: "Please write a message.",
+      messageLeft: "Thanks — an agent will get back to you.",
+      handoffClosed: "This chat with our team has ended.",
+      rateQuestion: "How would you rate this chat?",
+      rateStars: { one: "{n} star", other: "{n} stars" },
+      rateSend: "Send rating",
+      rateThanks: "Thanks for your feedback"
     },
     de: {
       open: "Chat öffnen",
@@ -71,7 +97,33 @@
       rateLimited: "Sie senden sehr schnell. Ihre Nachricht wird gleich gesendet.",
       errorGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
       sessionExpired: "Ihre Chat-Sitzung ist abgelaufen. Ein neues Gespräch wurde begonnen.",
-      dismiss: "Schließen"
+      dismiss: "Schließen",
+      talkToPerson: "Mit einem Menschen sprechen",
+      handoffWaiting: "Sie werden mit einem Mitarbeiter verbunden…",
+      queuePositionAndWait: "Sie sind Nummer {n} in der Warteschlange, {wait}.",
+      queuePosition: "Sie sind Nummer {n} in der Warteschlange.",
+      queueWait: "Geschätzte Wartezeit: {wait}.",
+      waitMinutes: "etwa {n} min",
+      waitUnderMinute: "weniger als eine Minute",
+      cancelHandoff: "Abbrechen, zurück zum Assistenten",
+      agentJoined: "{name} ist dem Chat beigetreten",
+      agentJoinedUnnamed: "Ein Mitarbeiter ist dem Chat beigetreten",
+      agentTyping: "{name} schreibt…",
+      backToBot: "Sie sind wieder beim virtuellen Assistenten",
+      unavailableNoAgent: "Gerade ist kein Mitarbeiter erreichbar.",
+      unavailableOutsideHours: "Unsere Mitarbeiter sind gerade nicht da: Es ist außerhalb unserer Servicezeiten.",
+      unavailableOther: "Gerade kann kein Mitarbeiter Ihren Chat übernehmen.",
+      leaveMessagePrompt: "Hinterlassen Sie eine Nachricht, ein Mitarbeiter meldet sich bei Ihnen.",
+      leaveMessageLabel: "Ihre Nachricht",
+      contactLabel: "E-Mail oder Telefon (optional)",
+      leaveMessageSend: "Nachricht senden",
+      leaveMessageEmpty: "Bitte schreiben Sie eine Nachricht.",
+      messageLeft: "Danke — ein Mitarbeiter meldet sich bei Ihnen.",
+      handoffClosed: "Dieser Chat mit unserem Team ist beendet.",
+      rateQuestion: "Wie bewerten Sie diesen Chat?",
+      rateStars: { one: "{n} Stern", other: "{n} Sterne" },
+      rateSend: "Bewertung senden",
+      rateThanks: "Danke für Ihr Feedback"
     },
     fr: {
       open: "Ouvrir le chat",
@@ -99,7 +151,33 @@
       rateLimited: "Vous écrivez très vite. Votre message partira dans un instant.",
       errorGeneric: "Une erreur est survenue. Veuillez réessayer.",
       sessionExpired: "Votre session de chat a expiré. Une nouvelle conversation a commencé.",
-      dismiss: "Fermer"
+      dismiss: "Fermer",
+      talkToPerson: "Parler à un conseiller",
+      handoffWaiting: "Mise en relation avec un conseiller…",
+      queuePositionAndWait: "Vous êtes n° {n} dans la file d’attente, {wait}.",
+      queuePosition: "Vous êtes n° {n} dans la file d’attente.",
+      queueWait: "Attente estimée : {wait}.",
+      waitMinutes: "environ {n} min",
+      waitUnderMinute: "moins d’une minute",
+      cancelHandoff: "Annuler, revenir à l’assistant",
+      agentJoined: "{name} a rejoint la conversation",
+      agentJoinedUnnamed: "Un conseiller a rejoint la conversation",
+      agentTyping: "{name} écrit…",
+      backToBot: "Vous êtes de retour avec l’assistant virtuel",
+      unavailableNoAgent: "Aucun conseiller n’est disponible pour le moment.",
+      unavailableOutsideHours: "Nos conseillers sont absents : nous sommes en dehors des heures d’ouverture.",
+      unavailableOther: "Aucun conseiller ne peut prendre votre conversation pour le moment.",
+      leaveMessagePrompt: "Laissez un message, un conseiller vous recontactera.",
+      leaveMessageLabel: "Votre message",
+      contactLabel: "E-mail ou téléphone (facultatif)",
+      leaveMessageSend: "Envoyer le message",
+      leaveMessageEmpty: "Veuillez écrire un message.",
+      messageLeft: "Merci — un conseiller vous recontactera.",
+      handoffClosed: "Cette conversation avec notre équipe est terminée.",
+      rateQuestion: "Comment évaluez-vous cette conversation ?",
+      rateStars: { one: "{n} étoile", other: "{n} étoiles" },
+      rateSend: "Envoyer la note",
+      rateThanks: "Merci pour votre avis"
     },
     es: {
       open: "Abrir chat",
@@ -127,7 +205,33 @@
       rateLimited: "Está enviando mensajes muy rápido. Su mensaje se enviará en un momento.",
       errorGeneric: "Algo salió mal. Inténtelo de nuevo.",
       sessionExpired: "Su sesión de chat ha caducado. Se ha iniciado una nueva conversación.",
-      dismiss: "Cerrar"
+      dismiss: "Cerrar",
+      talkToPerson: "Hablar con una persona",
+      handoffWaiting: "Le estamos conectando con un agente…",
+      queuePositionAndWait: "Es el número {n} en la cola, {wait}.",
+      queuePosition: "Es el número {n} en la cola.",
+      queueWait: "Espera estimada: {wait}.",
+      waitMinutes: "unos {n} min",
+      waitUnderMinute: "menos de un minuto",
+      cancelHandoff: "Cancelar y volver al asistente",
+      agentJoined: "{name} se ha unido al chat",
+      agentJoinedUnnamed: "Un agente se ha unido al chat",
+      agentTyping: "{name} está escribiendo…",
+      backToBot: "Vuelve a estar con el asistente virtual",
+      unavailableNoAgent: "Ahora mismo no hay ningún agente disponible.",
+      unavailableOutsideHours: "Nuestros agentes no están: estamos fuera del horario de atención.",
+      unavailableOther: "Ahora mismo ningún agente puede atender su chat.",
+      leaveMessagePrompt: "Deje un mensaje y un agente se pondrá en contacto con usted.",
+      leaveMessageLabel: "Su mensaje",
+      contactLabel: "Correo electrónico o teléfono (opcional)",
+      leaveMessageSend: "Enviar mensaje",
+      leaveMessageEmpty: "Escriba un mensaje.",
+      messageLeft: "Gracias — un agente se pondrá en contacto con usted.",
+      handoffClosed: "Este chat con nuestro equipo ha finalizado.",
+      rateQuestion: "¿Cómo valoraría este chat?",
+      rateStars: { one: "{n} estrella", other: "{n} estrellas" },
+      rateSend: "Enviar valoración",
+      rateThanks: "Gracias por su opinión"
     }
   };
 
@@ -139,6 +243,14 @@
   var TYPING_IDLE_MS = 3000;
   var REMOTE_TYPING_TIMEOUT_MS = 15000;
   var NOTICE_MS = 8000;
+  var HANDOFF_NOTE_MS = 8000; // "Back with the assistant", "Thanks": shown for a while, then gone.
+  var HANDOFF_REQUEST_TIMEOUT_MS = 20000; // No answer to "talk to a person": offer the button again.
+  var LEAVE_MESSAGE_MAX_CHARS = 2000;
+  var CONTACT_MAX_CHARS = 200;
+  var RATING_MAX = 5;
+  var HANDOFF_RESEND_WINDOW_MS = 5000; // The server repeats the current handoff status after welcome.
+  // Statuses of `handoff` frames the widget knows; any other is ignored.
+  var HANDOFF_STATUSES = ["waiting", "agent", "bot", "unavailable", "closed", "message_left", "rated"];
   var PHONE_QUERY = "(max-width: 480px)";
 
   // ---------------------------------------------------------------- configuration
@@ -281,7 +393,9 @@
     chat: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.25a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5zm5 0a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5zm5 0a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5z",
     chevronDown: "M5.3 8.3a1 1 0 0 1 1.4 0L12 13.6l5.3-5.3a1 1 0 1 1 1.4 1.4l-6 6a1 1 0 0 1-1.4 0l-6-6a1 1 0 0 1 0-1.4z",
     close: "M6.3 5.3a1 1 0 0 1 1.4 0L12 9.6l4.3-4.3a1 1 0 1 1 1.4 1.4L13.4 11l4.3 4.3a1 1 0 0 1-1.4 1.4L12 12.4l-4.3 4.3a1 1 0 0 1-1.4-1.4l4.3-4.3-4.3-4.3a1 1 0 0 1 0-1.4z",
-    send: "M3.4 20.4 21 12 3.4 3.6a.6.6 0 0 0-.8.7L4.5 11H13a1 1 0 0 1 0 2H4.5l-1.9 6.7a.6.6 0 0 0 .8.7z"
+    send: "M3.4 20.4 21 12 3.4 3.6a.6.6 0 0 0-.8.7L4.5 11H13a1 1 0 0 1 0 2H4.5l-1.9 6.7a.6.6 0 0 0 .8.7z",
+    person: "M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.2-8 5v1a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-1c0-2.8-3.6-5-8-5z",
+    star: "M12 2.5l2.94 5.96 6.58.96-4.76 4.64 1.12 6.55L12 17.52l-5.88 3.09 1.12-6.55L2.48 9.42l6.58-.96z"
   };
 
   function readableTextOn(color) {
@@ -296,6 +410,54 @@
     });
     var luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
     return luminance > 0.4 ? "#111827" : "#ffffff";
+  }
+
+  function freshHandoffState() {
+    return {
+      status: null, // The last `handoff` status applied; null until the server sends one.
+      position: null,
+      waitSeconds: null,
+      agentName: null,
+      why: null,
+      canLeaveMessage: false,
+      canRate: false,
+      isRequesting: false, // handoff_request sent, no handoff frame yet.
+      isCancelling: false,
+      isLeavingMessage: false, // leave_message sent, "message_left" not yet received.
+      isRatingSent: false,
+      isRatingConfirmed: false,
+      isNoteShown: false, // A transient line ("back with the assistant", "thanks") is up.
+      isDismissed: false
+    };
+  }
+
+  function cleanName(value) {
+    return typeof value === "string" && value.trim() ? value.trim() : null;
+  }
+
+  function agentNameOf(event) {
+    return event.author === "agent" && event.data && typeof event.data === "object" ? cleanName(event.data.agent_name) : null;
+  }
+
+  function wholeNumber(value, minimum) {
+    return typeof value === "number" && isFinite(value) && value >= minimum ? Math.round(value) : null;
+  }
+
+  function setTextIfChanged(node, value) {
+    // Writing the same text again would make a live region say it again.
+    if (node.textContent !== value) {
+      node.textContent = value;
+    }
+  }
+
+  function setInert(button, isInert) {
+    // aria-disabled, not disabled: a button that is waiting keeps the keyboard focus (a
+    // disabled one drops it) and its click handler ignores the press.
+    if (isInert) {
+      button.setAttribute("aria-disabled", "true");
+    } else {
+      button.removeAttribute("aria-disabled");
+    }
   }
 
   function formatTime(isoString, language) {
@@ -336,6 +498,7 @@
     this.pending = new Map(); // client_id -> {clientId, text, row, bubble, status, ackedSeq}
     this.streams = new Map(); // stream_id -> {row, bubble}
     this.remoteTyping = false;
+    this.remoteTypingAuthor = null;
     this.remoteTypingTimer = null;
     this.localTypingSent = false;
     this.localTypingTimer = null;
@@ -344,9 +507,15 @@
     this.unreadCount = 0;
     this.noticeTimer = null;
 
+    this.handoff = freshHandoffState();
+    this.handoffNoteTimer = null;
+    this.handoffRequestTimer = null;
+    this.handoffResendUntil = 0;
+
     this.build();
     this.bindEvents();
     this.updateComposer();
+    this.renderHandoff();
 
     if (this.session.getItem(config.openStateKey) === "1") {
       this.open({ moveFocus: false });
@@ -421,7 +590,7 @@
     });
     this.typingIndicator = element("div", { "class": "cw-typing", "data-testid": "chat-typing-indicator", hidden: true }, [
       element("span", { "class": "cw-dots", "aria-hidden": "true" }, [element("span"), element("span"), element("span")]),
-      element("span", { "class": "cw-typing-label" }, [text.typing])
+      this.typingLabel = element("span", { "class": "cw-typing-label", "data-testid": "chat-typing-label" }, [text.typing])
     ]);
     this.scroller = element("div", { "class": "cw-scroller", tabindex: "0", role: "region", "aria-labelledby": ids.title }, [
       this.emptyState,
@@ -463,7 +632,7 @@
       "aria-labelledby": ids.title,
       "data-testid": "chat-panel",
       hidden: true
-    }, [header, this.statusLine, this.scroller, this.notice, this.form]);
+    }, [header, this.statusLine, this.scroller, this.buildHandoff(), this.notice, this.form]);
 
     this.root.appendChild(this.panel);
     this.root.appendChild(this.launcher);
@@ -512,6 +681,7 @@
       widget.updateComposer();
       widget.noteLocalTyping();
     });
+    this.bindHandoffEvents();
     window.addEventListener("online", function () {
       widget.updateStatus();
       if (widget.connectionState === "waiting") {
@@ -631,6 +801,7 @@
     this.connectionState = state;
     this.updateStatus();
     this.updateComposer();
+    this.renderHandoff();
   };
 
   ChatWidget.prototype.updateStatus = function () {
@@ -659,6 +830,7 @@
     this.setRemoteTyping(false);
     this.localTypingSent = false;
     this.isResumeInFlight = false;
+    this.forgetHandoffFramesInFlight();
     if (event.code === 4401) {
       this.startOver();
     }
@@ -686,6 +858,7 @@
     });
     this.pending.forEach(function (entry) { entry.ackedSeq = null; });
     this.updateEmptyState();
+    this.resetHandoff();
     this.showNotice(this.text.sessionExpired);
   };
 
@@ -742,6 +915,7 @@
       }
       this.hasConnectedBefore = true;
       this.reconnectAttempt = 0;
+      this.handoffResendUntil = Date.now() + HANDOFF_RESEND_WINDOW_MS;
       this.setConnectionState("replaying");
     },
     synced: function () {
@@ -787,8 +961,11 @@
     },
     typing: function (frame) {
       if (frame.author !== "visitor") {
-        this.setRemoteTyping(frame.is_typing === true);
+        this.setRemoteTyping(frame.is_typing === true, frame.author === "agent" ? "agent" : "bot");
       }
+    },
+    handoff: function (frame) {
+      this.receiveHandoff(frame);
     },
     error: function (frame) {
       this.receiveError(frame);
@@ -852,7 +1029,7 @@
       bubble.removeAttribute("data-streaming");
       bubble.removeAttribute("data-stream-id");
     } else {
-      row = this.createRow(event.author, event.kind, event.text);
+      row = this.createRow(event.author, event.kind, event.text, agentNameOf(event));
       if (!row) {
         return; // A system event with nothing to show; its seq still counts.
       }
@@ -970,9 +1147,10 @@
 
   // ---------------------------------------------------------------- typing
 
-  ChatWidget.prototype.setRemoteTyping = function (isTyping) {
+  ChatWidget.prototype.setRemoteTyping = function (isTyping, author) {
     var widget = this;
     this.remoteTyping = isTyping;
+    this.remoteTypingAuthor = isTyping ? author || "bot" : null;
     clearTimeout(this.remoteTypingTimer);
     if (isTyping) {
       // A lost "stopped typing" frame must not leave the dots up for ever.
@@ -983,6 +1161,13 @@
 
   ChatWidget.prototype.updateTypingIndicator = function () {
     var stickToBottom = this.isNearBottom();
+    var isAgent = this.remoteTyping && this.remoteTypingAuthor === "agent" && this.streams.size === 0;
+    // An agent's typing is named ("Anna is typing…"); the bot's dots say "typing…" to screen readers.
+    var label = isAgent ? format(this.text.agentTyping, { name: this.handoff.agentName || this.text.agent }) : this.text.typing;
+    if (this.typingLabel.textContent !== label) {
+      this.typingLabel.textContent = label;
+    }
+    this.typingIndicator.setAttribute("data-author", isAgent ? "agent" : "bot");
     this.typingIndicator.hidden = !(this.remoteTyping || this.streams.size > 0);
     this.afterRender(stickToBottom);
   };
@@ -1088,6 +1273,9 @@
 
   ChatWidget.prototype.receiveError = function (frame) {
     var entry = frame.client_id ? this.pending.get(frame.client_id) : null;
+    if (!frame.client_id && this.handoffFrameRefused(frame)) {
+      return; // Shown next to the handoff control it concerns.
+    }
     var message;
     if (frame.code === "rate_limited") {
       message = this.text.rateLimited;
@@ -1160,7 +1348,7 @@
 
   // ---------------------------------------------------------------- rendering
 
-  ChatWidget.prototype.createRow = function (author, kind, text) {
+  ChatWidget.prototype.createRow = function (author, kind, text, authorName) {
     var authorLabels = { visitor: this.text.you, bot: this.text.bot, agent: this.text.agent, system: this.text.system };
     var safeAuthor = Object.prototype.hasOwnProperty.call(authorLabels, author) ? author : "system";
     var isMessage = kind === "message" && safeAuthor !== "system";
@@ -1171,12 +1359,15 @@
       "class": "cw-bubble",
       "data-testid": "chat-message",
       "data-author": safeAuthor,
+      "data-kind": kind,
       "data-seq": ""
     });
     bubble.textContent = text; // Plain text, always.
     var meta = element("div", { "class": "cw-meta" });
     if (safeAuthor === "agent") {
-      meta.appendChild(element("span", { "class": "cw-author" }, [authorLabels.agent]));
+      // The agent's own name where the event carries it, as text like everything else.
+      authorLabels.agent = authorName || authorLabels.agent;
+      meta.appendChild(element("span", { "class": "cw-author", "data-testid": "chat-message-author" }, [authorLabels.agent]));
     }
     meta.appendChild(element("time", {}, [formatTime(null, this.config.language)]));
     if (safeAuthor === "visitor") {
@@ -1227,6 +1418,457 @@
 
   ChatWidget.prototype.scrollToBottom = function () {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+  };
+
+  // ---------------------------------------------------------------- handoff to a person
+
+  ChatWidget.prototype.buildHandoff = function () {
+    var text = this.text;
+    var ids = {
+      leaveText: "chat-widget-leave-text",
+      leaveContact: "chat-widget-leave-contact",
+      leaveError: "chat-widget-leave-error"
+    };
+
+    this.handoffTitle = element("span", { "class": "cw-handoff-title", "data-testid": "chat-handoff-title" });
+    this.handoffDetail = element("span", { "class": "cw-handoff-detail", "data-testid": "chat-handoff-detail" });
+    // Never hidden, only empty, so that screen readers hear every change of its text.
+    this.handoffStatus = element("div", { "class": "cw-handoff-status", role: "status", "data-testid": "chat-handoff-status" }, [
+      this.handoffTitle, " ", this.handoffDetail
+    ]);
+    this.handoffCancel = element("button", {
+      type: "button",
+      "class": "cw-handoff-button",
+      "data-testid": "chat-handoff-cancel",
+      hidden: true
+    }, [text.cancelHandoff]);
+    this.handoffDismiss = element("button", {
+      type: "button",
+      "class": "cw-handoff-dismiss",
+      "data-testid": "chat-handoff-dismiss",
+      "aria-label": text.dismiss,
+      title: text.dismiss,
+      hidden: true
+    }, [icon(ICONS.close)]);
+    this.handoffStrip = element("div", { "class": "cw-handoff-strip", "data-testid": "chat-handoff-strip", "data-state": "none" }, [
+      this.handoffStatus,
+      this.handoffDismiss,
+      this.handoffCancel
+    ]);
+
+    this.leaveText = element("textarea", {
+      "class": "cw-field",
+      id: ids.leaveText,
+      rows: "3",
+      "aria-describedby": ids.leaveError,
+      "data-testid": "chat-leave-message-text"
+    });
+    this.leaveContact = element("input", {
+      type: "text",
+      "class": "cw-field",
+      id: ids.leaveContact,
+      maxlength: String(CONTACT_MAX_CHARS),
+      "data-testid": "chat-leave-message-contact"
+    });
+    this.leaveError = element("p", { "class": "cw-field-error", id: ids.leaveError, "aria-live": "assertive", "data-testid": "chat-leave-message-error" });
+    this.leaveSend = element("button", { type: "submit", "class": "cw-handoff-button cw-is-primary", "data-testid": "chat-leave-message-send" }, [text.leaveMessageSend]);
+    this.leaveForm = element("form", { "class": "cw-handoff-form", novalidate: true, "data-testid": "chat-leave-message-form", hidden: true }, [
+      element("label", { "for": ids.leaveText }, [text.leaveMessageLabel]),
+      this.leaveText,
+      element("label", { "for": ids.leaveContact }, [text.contactLabel]),
+      this.leaveContact,
+      this.leaveError,
+      this.leaveSend
+    ]);
+
+    // Radio buttons, one per star: Tab reaches the group, the arrow keys choose, a button sends.
+    this.ratingInputs = [];
+    this.ratingStars = [];
+    this.ratingPreview = 0;
+    for (var score = 1; score <= RATING_MAX; score += 1) {
+      var input = element("input", {
+        type: "radio",
+        name: "cw-rating",
+        value: String(score),
+        "aria-label": plural(text.rateStars, score),
+        "data-testid": "chat-rating-" + score
+      });
+      var star = element("label", { "class": "cw-star", "data-score": String(score), title: plural(text.rateStars, score) }, [
+        input,
+        icon(ICONS.star)
+      ]);
+      this.ratingInputs.push(input);
+      this.ratingStars.push(star);
+    }
+    this.ratingSend = element("button", { type: "submit", "class": "cw-handoff-button cw-is-primary", "data-testid": "chat-rating-send" }, [text.rateSend]);
+    this.ratingForm = element("form", { "class": "cw-handoff-form cw-rating", novalidate: true, "data-testid": "chat-rating", hidden: true }, [
+      element("fieldset", {}, [
+        element("legend", {}, [text.rateQuestion]),
+        element("div", { "class": "cw-stars" }, this.ratingStars)
+      ]),
+      this.ratingSend
+    ]);
+
+    this.handoffRequest = element("button", {
+      type: "button",
+      "class": "cw-handoff-request",
+      "data-testid": "chat-handoff-request"
+    }, [icon(ICONS.person), element("span", {}, [text.talkToPerson])]);
+
+    this.handoffArea = element("div", { "class": "cw-handoff", "data-testid": "chat-handoff", "data-handoff": "none" }, [
+      this.handoffStrip,
+      this.leaveForm,
+      this.ratingForm,
+      this.handoffRequest
+    ]);
+    return this.handoffArea;
+  };
+
+  ChatWidget.prototype.bindHandoffEvents = function () {
+    var widget = this;
+    this.handoffRequest.addEventListener("click", function () { widget.requestHandoff(); });
+    this.handoffCancel.addEventListener("click", function () { widget.cancelHandoff(); });
+    this.handoffDismiss.addEventListener("click", function () { widget.dismissHandoff(); });
+    this.leaveForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      widget.leaveMessage();
+    });
+    this.leaveText.addEventListener("input", function () { widget.checkLeaveMessage(false); });
+    this.ratingForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      widget.sendRating();
+    });
+    this.ratingForm.addEventListener("change", function () { widget.renderHandoff(); });
+    this.ratingStars.forEach(function (star) {
+      star.addEventListener("pointerenter", function () {
+        widget.ratingPreview = Number(star.getAttribute("data-score"));
+        widget.renderStars();
+      });
+    });
+    this.ratingForm.addEventListener("pointerleave", function () {
+      widget.ratingPreview = 0;
+      widget.renderStars();
+    });
+  };
+
+  ChatWidget.prototype.requestHandoff = function () {
+    var widget = this;
+    var handoff = this.handoff;
+    if (handoff.isRequesting || this.connectionState !== "ready" || !this.sendFrame({ type: "handoff_request" })) {
+      return;
+    }
+    handoff.isRequesting = true;
+    this.handoffResendUntil = 0; // What comes now answers this request; it repeats nothing.
+    clearTimeout(this.handoffRequestTimer);
+    this.handoffRequestTimer = setTimeout(function () {
+      // No answer at all (a server without handoff): offer the button again.
+      widget.handoff.isRequesting = false;
+      widget.renderHandoff();
+    }, HANDOFF_REQUEST_TIMEOUT_MS);
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.cancelHandoff = function () {
+    var handoff = this.handoff;
+    if (handoff.status !== "waiting" || handoff.isCancelling || this.connectionState !== "ready") {
+      return;
+    }
+    if (this.sendFrame({ type: "handoff_cancel" })) {
+      handoff.isCancelling = true; // Until the server answers with status "bot".
+      this.renderHandoff();
+    }
+  };
+
+  ChatWidget.prototype.dismissHandoff = function () {
+    this.handoff.isDismissed = true;
+    this.handoff.isNoteShown = false;
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.checkLeaveMessage = function (isSubmitting) {
+    var length = characterCount(this.leaveText.value.trim());
+    var problem = "";
+    if (length > LEAVE_MESSAGE_MAX_CHARS) {
+      problem = format(this.text.tooLong, { n: length - LEAVE_MESSAGE_MAX_CHARS });
+    } else if (length === 0 && isSubmitting) {
+      problem = this.text.leaveMessageEmpty;
+    }
+    this.setLeaveError(problem);
+    if (problem && isSubmitting) {
+      this.leaveText.focus();
+    }
+    return problem === "";
+  };
+
+  ChatWidget.prototype.setLeaveError = function (problem) {
+    if (this.leaveError.textContent !== problem) {
+      this.leaveError.textContent = problem;
+    }
+    this.leaveText.setAttribute("aria-invalid", problem ? "true" : "false");
+  };
+
+  ChatWidget.prototype.leaveMessage = function () {
+    var handoff = this.handoff;
+    if (handoff.isLeavingMessage || !this.checkLeaveMessage(true)) {
+      return;
+    }
+    var frame = {
+      type: "leave_message",
+      text: this.leaveText.value.trim(),
+      contact: this.leaveContact.value.trim()
+    };
+    if (!this.sendFrame(frame)) {
+      this.setLeaveError(this.text.reconnecting);
+      return;
+    }
+    handoff.isLeavingMessage = true; // Until the server answers with status "message_left".
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.selectedRating = function () {
+    for (var index = 0; index < this.ratingInputs.length; index += 1) {
+      if (this.ratingInputs[index].checked) {
+        return index + 1;
+      }
+    }
+    return 0;
+  };
+
+  ChatWidget.prototype.sendRating = function () {
+    var handoff = this.handoff;
+    var score = this.selectedRating();
+    if (handoff.isRatingSent || !score) {
+      return; // Sent once per closed conversation.
+    }
+    if (!this.sendFrame({ type: "rate", score: score })) {
+      this.showNotice(this.text.reconnecting);
+      return;
+    }
+    handoff.isRatingSent = true; // Until the server answers with status "rated".
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.receiveHandoff = function (frame) {
+    var status = frame.status;
+    if (HANDOFF_STATUSES.indexOf(status) === -1) {
+      return; // A status this widget does not know: nothing changes.
+    }
+    var handoff = this.handoff;
+    var previous = handoff.status;
+    // The first status after a (re)connection repeats the current one; applying it again
+    // must not undo what the visitor already did (left a message, rated).
+    var isResend = this.handoffResendUntil > Date.now();
+    this.handoffResendUntil = 0;
+    clearTimeout(this.handoffRequestTimer);
+    handoff.isRequesting = false;
+    handoff.isCancelling = false;
+
+    if (status === "waiting") {
+      handoff.position = wholeNumber(frame.position, 1);
+      handoff.waitSeconds = wholeNumber(frame.estimated_wait_seconds, 0);
+      this.setHandoffStatus(status, false);
+    } else if (status === "agent") {
+      handoff.agentName = cleanName(frame.agent && typeof frame.agent === "object" ? frame.agent.name : null);
+      this.setHandoffStatus(status, false);
+    } else if (status === "bot") {
+      if (previous === "waiting" || previous === "agent") {
+        this.setHandoffStatus(status, true);
+      } else if (previous === null) {
+        this.setHandoffStatus(status, false);
+      }
+      // Otherwise the visitor was with the assistant already: a leave-message form or a
+      // rating still on show stays until it is used or dismissed.
+    } else if (status === "unavailable") {
+      if (!(isResend && previous === "message_left")) {
+        handoff.why = typeof frame.why === "string" ? frame.why : null;
+        handoff.canLeaveMessage = frame.can_leave_message === true;
+        this.setHandoffStatus(status, false);
+      }
+    } else if (status === "closed") {
+      if (!(isResend && previous === "rated")) {
+        handoff.canRate = frame.can_rate === true;
+        this.setHandoffStatus(status, false);
+      }
+    } else if (status === "message_left") {
+      handoff.isLeavingMessage = false;
+      this.leaveText.value = "";
+      this.leaveContact.value = "";
+      this.setLeaveError("");
+      this.setHandoffStatus(status, previous !== null);
+    } else if (status === "rated") {
+      handoff.isRatingSent = true;
+      handoff.isRatingConfirmed = true;
+      this.setHandoffStatus(status, previous !== null);
+    }
+    this.renderHandoff();
+    this.updateTypingIndicator(); // The agent's name may have changed.
+  };
+
+  ChatWidget.prototype.setHandoffStatus = function (status, isNoteShown) {
+    var widget = this;
+    var handoff = this.handoff;
+    if (handoff.status === status) {
+      return; // The same status again (a resend, a new position): only its details changed.
+    }
+    handoff.status = status;
+    handoff.isDismissed = false;
+    if (status === "closed") {
+      handoff.isRatingSent = false;
+      handoff.isRatingConfirmed = false;
+      this.ratingInputs.forEach(function (input) { input.checked = false; });
+    }
+    if (status === "unavailable") {
+      handoff.isLeavingMessage = false;
+    }
+    clearTimeout(this.handoffNoteTimer);
+    handoff.isNoteShown = isNoteShown;
+    if (isNoteShown) {
+      this.handoffNoteTimer = setTimeout(function () {
+        widget.handoff.isNoteShown = false;
+        widget.renderHandoff();
+      }, HANDOFF_NOTE_MS);
+    }
+  };
+
+  ChatWidget.prototype.handoffFrameRefused = function (frame) {
+    // An error without a client_id may answer a handoff frame: release what waits for it.
+    var handoff = this.handoff;
+    var isShownInForm = false;
+    if (handoff.isLeavingMessage) {
+      handoff.isLeavingMessage = false;
+      this.setLeaveError(frame.message || this.text.errorGeneric);
+      isShownInForm = !this.leaveForm.hidden;
+    }
+    if (handoff.isRequesting) {
+      clearTimeout(this.handoffRequestTimer);
+      handoff.isRequesting = false;
+    }
+    handoff.isCancelling = false;
+    if (!handoff.isRatingConfirmed) {
+      handoff.isRatingSent = false;
+    }
+    this.renderHandoff();
+    return isShownInForm;
+  };
+
+  ChatWidget.prototype.forgetHandoffFramesInFlight = function () {
+    // The socket closed: answers to frames sent on it will not come. The server repeats the
+    // current status after the next hello, which settles the rest.
+    var handoff = this.handoff;
+    clearTimeout(this.handoffRequestTimer);
+    handoff.isRequesting = false;
+    handoff.isCancelling = false;
+    handoff.isLeavingMessage = false;
+    if (!handoff.isRatingConfirmed) {
+      handoff.isRatingSent = false;
+    }
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.resetHandoff = function () {
+    clearTimeout(this.handoffNoteTimer);
+    clearTimeout(this.handoffRequestTimer);
+    this.handoff = freshHandoffState();
+    this.leaveText.value = "";
+    this.leaveContact.value = "";
+    this.setLeaveError("");
+    this.ratingInputs.forEach(function (input) { input.checked = false; });
+    this.renderHandoff();
+  };
+
+  ChatWidget.prototype.queueText = function () {
+    var handoff = this.handoff;
+    var text = this.text;
+    var wait = "";
+    if (handoff.waitSeconds !== null) {
+      wait = handoff.waitSeconds < 60 ? text.waitUnderMinute : format(text.waitMinutes, { n: Math.ceil(handoff.waitSeconds / 60) });
+    }
+    if (handoff.position !== null) {
+      return wait ? format(text.queuePositionAndWait, { n: handoff.position, wait: wait }) : format(text.queuePosition, { n: handoff.position });
+    }
+    return wait ? format(text.queueWait, { wait: wait }) : "";
+  };
+
+  ChatWidget.prototype.unavailableText = function () {
+    var reasons = { no_agent_online: this.text.unavailableNoAgent, outside_hours: this.text.unavailableOutsideHours };
+    return Object.prototype.hasOwnProperty.call(reasons, this.handoff.why) ? reasons[this.handoff.why] : this.text.unavailableOther;
+  };
+
+  /** Draw the handoff controls from this.handoff alone, so that drawing twice changes nothing. */
+  ChatWidget.prototype.renderHandoff = function () {
+    var handoff = this.handoff;
+    var text = this.text;
+    var isReady = this.connectionState === "ready";
+    var focused = document.activeElement;
+    var view = { state: "none", title: "", detail: "", cancel: false, dismiss: false, leave: false, rating: false, request: true };
+
+    if (handoff.status === "waiting") {
+      view = { state: "waiting", title: text.handoffWaiting, detail: this.queueText(), cancel: true, request: false };
+    } else if (handoff.status === "agent") {
+      view = {
+        state: "agent",
+        title: handoff.agentName ? format(text.agentJoined, { name: handoff.agentName }) : text.agentJoinedUnnamed,
+        request: false
+      };
+    } else if (handoff.isRequesting) {
+      view = { state: "waiting", title: text.handoffWaiting, request: false };
+    } else if (!handoff.isDismissed) {
+      if (handoff.status === "bot" && handoff.isNoteShown) {
+        view = { state: "bot", title: text.backToBot, request: true };
+      } else if (handoff.status === "unavailable") {
+        view = {
+          state: "unavailable",
+          title: this.unavailableText(),
+          detail: handoff.canLeaveMessage ? text.leaveMessagePrompt : "",
+          leave: handoff.canLeaveMessage,
+          dismiss: true,
+          request: !handoff.canLeaveMessage
+        };
+      } else if (handoff.status === "message_left" && handoff.isNoteShown) {
+        view = { state: "message_left", title: text.messageLeft, dismiss: true, request: true };
+      } else if (handoff.status === "closed") {
+        view = { state: "closed", title: text.handoffClosed, rating: handoff.canRate, dismiss: true, request: !handoff.canRate };
+      } else if (handoff.status === "rated" && handoff.isNoteShown) {
+        view = { state: "rated", title: text.rateThanks, dismiss: true, request: true };
+      }
+    }
+
+    setTextIfChanged(this.handoffTitle, view.title || "");
+    setTextIfChanged(this.handoffDetail, view.detail || "");
+    this.handoffStrip.setAttribute("data-state", view.state);
+    this.handoffArea.setAttribute("data-handoff", handoff.status || "none");
+
+    this.handoffCancel.hidden = !view.cancel;
+    setInert(this.handoffCancel, !isReady || handoff.isCancelling);
+    this.handoffDismiss.hidden = !view.dismiss;
+
+    this.leaveForm.hidden = !view.leave;
+    this.leaveText.readOnly = handoff.isLeavingMessage;
+    this.leaveContact.readOnly = handoff.isLeavingMessage;
+    setInert(this.leaveSend, handoff.isLeavingMessage);
+    setTextIfChanged(this.leaveSend, handoff.isLeavingMessage ? text.sending : text.leaveMessageSend);
+
+    this.ratingForm.hidden = !view.rating;
+    this.ratingInputs.forEach(function (input) { input.disabled = handoff.isRatingSent; });
+    setInert(this.ratingSend, handoff.isRatingSent || this.selectedRating() === 0);
+    setTextIfChanged(this.ratingSend, handoff.isRatingSent ? text.sending : text.rateSend);
+    this.renderStars();
+
+    this.handoffRequest.hidden = !view.request;
+    setInert(this.handoffRequest, !isReady);
+
+    // A control that just vanished or went inert must not take the keyboard focus with it.
+    if (focused && focused !== document.body && this.handoffArea.contains(focused) &&
+        (focused.disabled || focused.offsetParent === null) && this.isOpen) {
+      this.input.focus();
+    }
+  };
+
+  ChatWidget.prototype.renderStars = function () {
+    var shown = this.ratingPreview && !this.handoff.isRatingSent ? this.ratingPreview : this.selectedRating();
+    this.ratingStars.forEach(function (star, index) {
+      star.toggleAttribute("data-filled", index < shown);
+    });
   };
 
   // ---------------------------------------------------------------- start
