@@ -41,6 +41,8 @@
     closed: "it was closed",
     cancelled: "the visitor went back to the bot",
     canceled: "the visitor went back to the bot",
+    taken: "another agent took it",
+    offer_expired: "the offer expired",
     reassigned: "it was reassigned",
     handed_back: "it was handed back to the bot",
     hand_back: "it was handed back to the bot",
@@ -183,6 +185,7 @@
       return { ok: false, status: 401, data, message: "Your session has ended: log in again." };
     }
     if (response.status === 403) {
+      sessionEnded(); // logged out (reason "login_required") or no longer an agent: either way, stuck
       return { ok: false, status: 403, data, message: "Your account may not use the agent console." };
     }
     const message = data && typeof data.message === "string" && data.message
@@ -239,6 +242,7 @@
       draft: "",
       noteDraft: "",
       notePending: 0,
+      lastSent: null, // {type, clientId}: the last frame sent about it, to place a bare error
       ending: null, // the agent's own close / hand_back / transfer in flight
       ended: null, // why the conversation left this agent (read-only from then on)
       error: "",
@@ -556,6 +560,10 @@
       return false;
     }
     state.socket.send(JSON.stringify(frame));
+    const conversation = frame.handoff_id !== undefined ? state.conversations.get(key(frame.handoff_id)) : null;
+    if (conversation && frame.type !== "typing") {
+      conversation.lastSent = { type: frame.type, clientId: frame.client_id || "" };
+    }
     return true;
   }
 
@@ -590,6 +598,9 @@
       case "error":
         onError(frame);
         break;
+      case "ack":
+        onAck(frame);
+        break;
       default:
         break; // pong and frames this console does not know
     }
@@ -604,8 +615,10 @@
       capacity: Number(agent.capacity) || state.agent.capacity,
       skills: Array.isArray(agent.skills) ? agent.skills : state.agent.skills,
     };
+    if (!state.ready) {
+      state.helloAt = Date.now(); // `assigned` frames right after a socket's first hello restore
+    }
     state.ready = true;
-    state.helloAt = Date.now();
     state.attempts = 0;
     state.sessionGone = false;
     setHidden(el.loginAgain, true);
@@ -705,19 +718,36 @@
       return false;
     }
     conversation.events.set(slot, event);
-    const clientId = eventClientId(event);
-    if (clientId && conversation.pending.has(clientId)) {
+    const clientId = pendingFor(conversation, event);
+    if (clientId) {
       conversation.pending.delete(clientId);
     }
     return true;
   }
 
+  /** The client_id the console chose for an agent message: the server keeps it in data. */
   function eventClientId(event) {
-    if (event.client_id) {
-      return String(event.client_id);
-    }
     if (event.data && typeof event.data === "object" && event.data.client_id) {
       return String(event.data.client_id);
+    }
+    return event.client_id ? String(event.client_id) : "";
+  }
+
+  /** The pending message an event (or an ack's seq) settles, if any. */
+  function pendingFor(conversation, event) {
+    const candidates = [eventClientId(event), event.client_id ? String(event.client_id) : ""];
+    const direct = candidates.find((candidate) => candidate && conversation.pending.has(candidate));
+    if (direct) {
+      return direct;
+    }
+    const seq = Number(event.seq);
+    if (!Number.isFinite(seq)) {
+      return "";
+    }
+    for (const [clientId, pending] of conversation.pending) {
+      if (pending.seq === seq) {
+        return clientId;
+      }
     }
     return "";
   }
@@ -728,8 +758,8 @@
     if (!conversation || !event) {
       return;
     }
-    const clientId = eventClientId(event);
-    const wasPending = clientId && conversation.pending.has(clientId);
+    const clientId = pendingFor(conversation, event);
+    const wasPending = Boolean(clientId);
     if (!storeEvent(conversation, event)) {
       return;
     }
@@ -751,6 +781,33 @@
       conversation.unread += 1;
     }
     renderTabs();
+  }
+
+  /** The server stored an agent message: it stays "sending" until its event comes back. */
+  function onAck(frame) {
+    const conversation = state.conversations.get(key(frame.handoff_id));
+    const clientId = text(frame.client_id);
+    const pending = conversation && conversation.pending.get(clientId);
+    if (!pending) {
+      return;
+    }
+    const seq = Number(frame.seq);
+    pending.seq = Number.isFinite(seq) ? seq : null;
+    if (pending.seq !== null && conversation.events.has(pending.seq)) {
+      conversation.pending.delete(clientId);
+      if (state.selected === conversation.id) {
+        removePendingRow(clientId);
+      }
+      return;
+    }
+    pending.status = "sent";
+    if (state.selected === conversation.id) {
+      const row = Array.from(el.transcript.querySelectorAll('[data-pending="true"]'))
+        .find((candidate) => candidate.dataset.clientId === clientId);
+      if (row) {
+        row.dataset.status = "sent";
+      }
+    }
   }
 
   function onTyping(frame) {
@@ -814,8 +871,12 @@
     const id = frame.handoff_id !== undefined && frame.handoff_id !== null ? key(frame.handoff_id) : null;
     const conversation = id ? state.conversations.get(id) : null;
 
-    if (frame.client_id && conversation && conversation.pending.has(String(frame.client_id))) {
-      const pending = conversation.pending.get(String(frame.client_id));
+    const failedId = frame.client_id ? String(frame.client_id)
+      : conversation && conversation.lastSent && conversation.lastSent.type === "message"
+        ? conversation.lastSent.clientId : "";
+    if (conversation && failedId && conversation.pending.has(failedId)
+        && conversation.pending.get(failedId).status !== "sent") {
+      const pending = conversation.pending.get(failedId);
       pending.status = "failed";
       pending.message = message;
       if (state.selected === conversation.id) {
@@ -828,7 +889,7 @@
       const known = state.queue.get(id) || (state.failures.get(id) || {}).entry;
       const taken = frame.code === "already_taken";
       state.failures.set(id, {
-        message: taken ? (frame.message || "Another agent already took this conversation.") : message,
+        message: taken ? "Already taken: another agent accepted this conversation first." : message,
         code: frame.code || "",
         until: Date.now() + TAKEN_ITEM_MS,
         entry: known || { item: { handoff_id: frame.handoff_id }, receivedAt: Date.now(), order: -1 },
@@ -888,7 +949,10 @@
       .sort((a, b) => a[1].order - b[1].order)
       .forEach(([id, queued]) => {
         if (!seen.has(id) && !state.conversations.has(id)) {
-          entries.push({ id, item: queued.item, queued, offer: null, failure: state.failures.get(id) });
+          // Offered before this page loaded: the queue says so, without the time left.
+          const offer = queued.item.is_offered_to_you === true && !state.failures.has(id)
+            ? { handoffId: queued.item.handoff_id, expiresAt: null } : null;
+          entries.push({ id, item: queued.item, queued, offer, failure: state.failures.get(id) });
           seen.add(id);
         }
       });
@@ -966,6 +1030,11 @@
       row.classList.toggle("ac-is-taken", Boolean(entry.failure));
       setHidden(refs.decline, !entry.offer);
       refs.error.textContent = entry.failure ? entry.failure.message : "";
+      if (entry.failure) {
+        refs.error.dataset.code = entry.failure.code;
+      } else {
+        delete refs.error.dataset.code;
+      }
       setHidden(refs.error, !entry.failure);
       const busy = state.accepting.has(entry.id);
       refs.accept.disabled = busy || Boolean(entry.failure) || !state.ready;
@@ -988,10 +1057,13 @@
     const seconds = waitingSeconds(entry);
     row.refs.wait.textContent = seconds === null ? "" : `Waiting ${duration(seconds)}`;
     setHidden(row.refs.wait, seconds === null);
-    if (entry.offer) {
+    if (entry.offer && entry.offer.expiresAt) {
       const left = Math.max(0, Math.ceil((entry.offer.expiresAt - Date.now()) / 1000));
       row.refs.offer.textContent = `Offered to you: ${left} s left to accept`;
       row.dataset.expiresIn = String(left);
+    } else if (entry.offer) {
+      row.refs.offer.textContent = "Offered to you";
+      delete row.dataset.expiresIn;
     } else {
       row.refs.offer.textContent = "";
       delete row.dataset.expiresIn;
@@ -1012,11 +1084,16 @@
 
   function declineOffer(id) {
     const offer = state.offers.get(id);
-    if (!offer) {
+    const queued = state.queue.get(id);
+    const handoffId = offer ? offer.handoffId : queued ? queued.item.handoff_id : null;
+    if (handoffId === null) {
       return;
     }
-    if (send({ type: "decline", handoff_id: offer.handoffId })) {
+    if (send({ type: "decline", handoff_id: handoffId })) {
       state.offers.delete(id);
+      if (queued) {
+        queued.item = { ...queued.item, is_offered_to_you: false };
+      }
       renderQueue();
     }
   }
@@ -1283,7 +1360,8 @@
     h("div", { class: "ac-message-head" },
       h("span", { class: "ac-message-author" }, `${state.agent.name || "You"} (you)`),
       h("span", { class: "ac-pending-state" },
-        failed ? "Not sent" : pending.status === "queued" ? "Waiting for the connection…" : "Sending…")),
+        failed ? "Not sent" : pending.status === "queued" ? "Waiting for the connection…"
+          : pending.status === "sent" ? "Sent" : "Sending…")),
     h("p", { class: "ac-message-text" }, pending.text),
     failed ? h("p", { class: "ac-item-error" }, pending.message || "The message was not sent.") : null,
     failed ? h("div", { class: "ac-button-row" },
