@@ -54,7 +54,8 @@ def console_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @agents_only_page
 def report_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "handoff/report.html", {"user": request.user})
+    agent = _agent_of(request.user)
+    return render(request, "handoff/report.html", {"user": request.user, "agent": _agent_summary(agent)})
 
 
 @require_GET
