@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,20 @@ def check():
     del sys.modules[spec.name]
 
 
+def run_main(check, arguments: list[str]) -> int:
+    """Run the script's main in a thread of its own: it starts its own event loop, and a browser
+    test's loop may still be running on this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(check.main, arguments).result()
+
+
 def test_it_prints_latency_and_throughput_for_each_level(check, fake_server, capsys):
     fake_server.default = Stream(
         ["A new card ", "arrives ", "in 5 days."], token_delay_seconds=0.01
     )
     arguments = ["--base-url", fake_server.base_url, "--model", "kestrel-chat"]
 
-    exit_code = check.main([*arguments, "--concurrency", "1,3", "--requests-per-level", "4"])
+    exit_code = run_main(check, [*arguments, "--concurrency", "1,3", "--requests-per-level", "4"])
 
     figures = json.loads(capsys.readouterr().out)
     assert exit_code == 0
@@ -46,7 +54,7 @@ def test_it_prints_latency_and_throughput_for_each_level(check, fake_server, cap
 
 
 def test_it_sends_the_platforms_prompts_streamed_with_usage(check, fake_server, capsys):
-    check.main(["--base-url", fake_server.base_url, "--model", "m", "--concurrency", "1"])
+    run_main(check, ["--base-url", fake_server.base_url, "--model", "m", "--concurrency", "1"])
 
     body = fake_server.requests[1].body
     assert body["stream"] is True
@@ -57,12 +65,12 @@ def test_it_sends_the_platforms_prompts_streamed_with_usage(check, fake_server, 
 
 
 def test_a_level_at_least_as_many_requests_as_conversations(check, fake_server, capsys):
-    check.main(["--base-url", fake_server.base_url, "--model", "m", "--concurrency", "5"])
+    run_main(check, ["--base-url", fake_server.base_url, "--model", "m", "--concurrency", "5"])
 
     [level] = json.loads(capsys.readouterr().out)["levels"]
     assert level["requests"] == 64
 
-    check.main(
+    run_main(check, 
         ["--base-url", fake_server.base_url, "--concurrency", "5", "--requests-per-level", "2"]
     )
 
@@ -74,7 +82,7 @@ def test_failed_answers_are_counted_by_reason_and_fail_the_run(check, fake_serve
     fake_server.respond(Stream(), Status(503), Stream(), Status(503))
     arguments = ["--base-url", fake_server.base_url, "--model", "m", "--concurrency", "1"]
 
-    exit_code = check.main([*arguments, "--requests-per-level", "3"])
+    exit_code = run_main(check, [*arguments, "--requests-per-level", "3"])
 
     [level] = json.loads(capsys.readouterr().out)["levels"]
     assert exit_code == 1
