@@ -25,6 +25,7 @@ from handoff.routing import AgentSlot, choose_agent, estimated_wait_seconds, ski
 from handoff.state_machine import AGENT, BOT, CLOSED, WAITING, check_transition
 
 HANDOFF_EVENT = "handoff"
+UNAVAILABLE_QUIET_SECONDS = 600
 RECENT_WAITS = 20
 
 
@@ -46,6 +47,13 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
         open_handoff = conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).first()
         if open_handoff is not None:
             return open_handoff
+        recently_unavailable = conversation.handoffs.filter(
+            status=Handoff.Status.UNAVAILABLE,
+            requested_at__gte=timezone.now() - datetime.timedelta(seconds=UNAVAILABLE_QUIET_SECONDS),
+        ).first()
+        if recently_unavailable is not None and reason != "requested":
+            # The visitor was just told nobody is free; the bot's own triggers do not say it again.
+            return recently_unavailable
         skills = dict(Skill.objects.values_list("name", "intents"))
         skill_name = skill_for_intent(intent, skills)
         skill = Skill.objects.filter(name=skill_name).first() if skill_name else None

@@ -90,6 +90,8 @@ def decide(
         if state.flow:
             state.paused_flows.append(state.flow)
             state.flow = None
+        # The escalation answers what these counted; if nobody can take over, counting starts again.
+        state.low_confidence_streak = state.fallback_streak = 0
     return decision
 
 

@@ -26,7 +26,7 @@ RESUMING = "Let's get back to {title}: {ask}"
 CORRECTED = "OK, {value} then."
 CONFIRM_AGAIN = "Tell me what to change, or say cancel to stop."
 BACK_TO_TOPIC = "Back to {label}: "
-CONNECTING = "I'm connecting you with a member of our team; they'll see everything we've discussed."
+CONNECTING = "Let me bring in a member of our team; they'll see everything we've discussed."
 
 SLOT = re.compile(r"\{([a-z_]+)\}")
 CURRENCY_SIGNS = {"GBP": "£", "EUR": "€", "USD": "$"}

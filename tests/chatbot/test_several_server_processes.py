@@ -35,6 +35,8 @@ def two_servers(requires_services):
             child_process_database_url(), origin, Path(temporary), redis_url=settings.REDIS_URL
         )
         environment["REDIS_KEY_PREFIX"] = settings.REDIS_KEY_PREFIX
+        # The test's made-up messages are unclear to the bot; escalating them is not this test.
+        environment["HANDOFF_UNCLEAR_TURNS"] = "1000"
         with (
             running_server(environment, ports[0]) as first,
             running_server(environment, ports[1]) as second,

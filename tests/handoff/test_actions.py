@@ -221,3 +221,14 @@ def test_the_report_counts_reasons_waits_satisfaction_and_containment(conversati
     assert len(report["wait_seconds"]) == 1 and report["containment_rate"] == 0.0
     assert report["satisfaction"]["human"] == {"count": 1, "mean": 5.0, "distribution": [0, 0, 0, 0, 1]}
     assert report["recent"][0]["disposition"] == "resolved"
+
+
+def test_when_nobody_is_free_the_bots_own_triggers_do_not_repeat_it_but_a_request_does(conversation, db):
+    first = actions.request_handoff(conversation.pk, "low_confidence")
+
+    again = actions.request_handoff(conversation.pk, "frustration")
+    asked = actions.request_handoff(conversation.pk, "requested")
+
+    assert first.status == "unavailable" and again.pk == first.pk
+    assert asked.pk != first.pk
+    assert len(events_of(conversation)) == 2

@@ -51,7 +51,7 @@ async def test_a_visitor_and_an_agent_talk_both_ways_and_the_bot_takes_back_over
     offer = (await console.receive_until("offer"))[-1]
 
     assert waiting[-1]["position"] == 1
-    assert "connecting you with a member of our team" in " ".join(e["text"] for e in events_in(waiting))
+    assert "bring in a member of our team" in " ".join(e["text"] for e in events_in(waiting))
 
     await console.send({"type": "accept", "handoff_id": offer["handoff_id"]})
     packet = (await console.receive_until("assigned"))[-1]["packet"]
