@@ -101,3 +101,28 @@ async def test_the_state_rebuilt_from_the_log_is_the_state_saved(demo_bank):
 
     assert rebuilt == conversation.state
     assert rebuilt["finished_flows"][0]["slots"]["card"]["value"] == "3333"
+
+
+def test_each_turns_state_changes_are_shown_in_the_admin(demo_bank, admin_client):
+    from asgiref.sync import async_to_sync
+
+    from chatbot.models import Conversation
+
+    transcript = next(case for case in CASES if "slot_correction" in case.path)
+
+    async def converse() -> None:
+        client = WidgetClient()
+        assert await client.connect()
+        await client.hello()
+        player = SocketPlayer(client)
+        for check in transcript.turns[:4]:
+            await player.say(check.visitor)
+        await client.close()
+
+    async_to_sync(converse)()
+    conversation = Conversation.objects.get()
+
+    page = admin_client.get(f"/admin/chatbot/conversation/{conversation.pk}/change/").content.decode()
+
+    assert "flow_corrected (" in page
+    assert "slots.card: None → {&#x27;value&#x27;: &#x27;1111&#x27;" in page
