@@ -248,6 +248,12 @@ LLM_CIRCUIT_RESET_SECONDS = env_float("LLM_CIRCUIT_RESET_SECONDS", 30.0, 0.1)
 
 # Seconds an agent has to accept an offered conversation before it goes to the next agent.
 HANDOFF_OFFER_SECONDS = env_float("HANDOFF_OFFER_SECONDS", 30.0, 1.0)
+# The triggers that escalate: requested, sensitive_intent, frustration, low_confidence,
+# failed_flow, repeated_question (all by default).
+HANDOFF_TRIGGERS = env_list(
+    "HANDOFF_TRIGGERS",
+    ["requested", "sensitive_intent", "frustration", "low_confidence", "failed_flow", "repeated_question"],
+)
 # Escalate after this many unclear or unanswered messages in a row.
 HANDOFF_UNCLEAR_TURNS = env_int("HANDOFF_UNCLEAR_TURNS", 3, 1)
 # Escalate when the frustration estimate (0 to 1) reaches this.

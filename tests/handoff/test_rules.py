@@ -44,6 +44,13 @@ def test_each_trigger_gives_its_reason():
     assert reason(is_repeat=True, decision="thanks") is None
 
 
+def test_only_the_configured_triggers_escalate():
+    rules = EscalationRules(triggers=("requested",))
+
+    assert escalation_reason(rules, text="talk to a human", **CALM) == "requested"
+    assert escalation_reason(rules, text="hm", **{**CALM, "frustration": 1.0}) is None
+
+
 def test_disabled_rules_never_escalate():
     rules = EscalationRules(is_enabled=False)
 
