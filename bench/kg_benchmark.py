@@ -4,10 +4,13 @@ Generates a seeded synthetic graph (by default 100,000 nodes and 500,000 relatio
 degree distribution) and measures:
 
 - building `KnowledgeGraph` from records in memory (time, memory);
-- the rebuild a process does when the graph's version moves on: `knowledge.loading.load_graph()`
-  from a freshly filled database (SQLite in a temporary directory, or PostgreSQL);
+- the rebuild a process does when the graph's version moves on: `knowledge.service.current_graph()`
+  after the version number moved, from a freshly filled database (SQLite in a temporary
+  directory, or PostgreSQL), and `knowledge.loading.load_graph()` alone;
 - latency of entity linking on 20-word utterances, `facts`, linking plus facts (the target),
-  2-hop `subgraph` (unlimited and with a limit) and `paths`;
+  2-hop `subgraph` (unlimited and with a limit) and `paths`, with the graph frozen out of the
+  garbage collector's sight as the service holds it, and again without; the collections that
+  ran meanwhile and the longest of them;
 - optionally `import_document` on a smaller graph, for the write path's order of magnitude.
 
 Prints one JSON object to stdout (figures, targets and whether they are met), progress to stderr.
@@ -300,6 +303,39 @@ def seconds_of(build: Callable, runs: int, collector: bool = True) -> list[float
     return seconds
 
 
+@contextmanager
+def collector_watch() -> Iterator[dict]:
+    """Count the garbage collections that run inside the block and time the longest one.
+
+    Yields a dict filled in when the block ends: collections by generation, the longest pause
+    and the total, in milliseconds.
+    """
+    counts = [0, 0, 0]
+    pauses: list[float] = []
+    started: list[int] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.perf_counter_ns())
+        elif started:
+            pauses.append((time.perf_counter_ns() - started.pop()) / 1e6)
+            counts[info["generation"]] += 1
+
+    figures: dict = {}
+    gc.callbacks.append(callback)
+    try:
+        yield figures
+    finally:
+        gc.callbacks.remove(callback)
+        figures.update(
+            {
+                "collections": {f"generation_{n}": count for n, count in enumerate(counts)},
+                "longest_ms": round(max(pauses, default=0.0), 3),
+                "total_ms": round(sum(pauses), 3),
+            }
+        )
+
+
 def degrees(synthetic: SyntheticGraph) -> Counter:
     """Return how many relations each node takes part in, either way."""
     degree = Counter(relation.source for relation in synthetic.relations)
@@ -360,24 +396,55 @@ def full_collection_pause() -> dict:
 
 
 def measure_queries(graph: KnowledgeGraph, synthetic: SyntheticGraph, arguments) -> dict:
-    """Time each query the bot and the editor make, on random nodes and utterances."""
+    """Time each query the bot and the editor make, on random nodes and utterances.
+
+    Also counts the garbage collections that ran while timing (`collector`): a full collection
+    walks every object the collector tracks, the graph's included unless it is frozen.
+    """
     rng = random.Random(arguments.seed + 1)
     keys = [node.key for node in synthetic.nodes]
     utterances = make_utterances(rng, synthetic.nodes, arguments.samples)
     subgraph_centres = rng.choices(keys, k=arguments.subgraph_samples)
     limited_centres = rng.choices(keys, k=arguments.samples)
+    with collector_watch() as collector:
+        figures = timed_queries(graph, synthetic, arguments, rng, keys, utterances)
+        figures["subgraph_2_hops_ms"] = measure_subgraphs(graph, subgraph_centres, None)
+        figures[f"subgraph_2_hops_limit_{arguments.limit}_ms"] = measure_subgraphs(
+            graph, limited_centres, arguments.limit
+        )
+        figures["paths_4_hops_ms"] = measure_paths(
+            graph, [tuple(rng.sample(keys, 2)) for _ in range(arguments.path_samples)]
+        )
+    return figures | {"collector": collector}
+
+
+def timed_queries(graph, synthetic, arguments, rng, keys, utterances) -> dict:
+    """Time linking, facts and linking plus facts."""
     return {
         **measure_linking(graph, utterances),
         "facts_ms": measure_facts(graph, rng.choices(keys, k=arguments.samples)),
         "facts_busiest_nodes_ms": measure_busiest_facts(graph, synthetic),
         "link_and_facts_ms": measure_link_and_facts(graph, utterances),
-        "subgraph_2_hops_ms": measure_subgraphs(graph, subgraph_centres, None),
-        f"subgraph_2_hops_limit_{arguments.limit}_ms": measure_subgraphs(
-            graph, limited_centres, arguments.limit
-        ),
-        "paths_4_hops_ms": measure_paths(
-            graph, [tuple(rng.sample(keys, 2)) for _ in range(arguments.path_samples)]
-        ),
+    }
+
+
+def measure_queries_both_ways(graph: KnowledgeGraph, synthetic: SyntheticGraph, arguments):
+    """Time the queries with the graph frozen, as the service holds it, then not frozen.
+
+    Returns the frozen figures in full and, for the other, each query's p50, p99 and max and
+    what the collector did.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = measure_queries(graph, synthetic, arguments)
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    not_frozen = measure_queries(graph, synthetic, arguments)
+    return frozen, {
+        name: {key: value[key] for key in ("p50", "p99", "max")} if "p50" in value else value
+        for name, value in not_frozen.items()
     }
 
 
@@ -528,15 +595,41 @@ def batched(items: list) -> Iterator[list]:
 
 
 def measure_rebuild(synthetic: SyntheticGraph, runs: int) -> dict:
-    """Time load_graph() (reading and building; collector on and off) and the reading alone."""
+    """Time a process's rebuild when the version moves on, and load_graph() alone.
+
+    `seconds`: `knowledge.service.current_graph()` after the version number moved, as a serving
+    process rebuilds: the collector paused while building, the new graph frozen, the replaced
+    one freed (`free_seconds` alone). Then load_graph() with no special handling of the
+    collector (`load_graph_seconds`) and with the collector disabled (`seconds_without_gc`),
+    and the rows alone, no graph (`read_rows_seconds`).
+    """
+    from django.db.models import F
+
+    from knowledge import service
     from knowledge.loading import load_graph, stored_nodes, stored_relations
+    from knowledge.models import GraphVersion
 
     started = time.perf_counter()
     rows = (list(stored_nodes()), list(stored_relations()))
     read_seconds = round(time.perf_counter() - started, 3)
     del rows
-    seconds = seconds_of(load_graph, runs)
+    plain = seconds_of(load_graph, runs)
     without_collector = seconds_of(load_graph, runs, collector=False)
+
+    service.forget_graph()
+    service.current_graph()  # the graph a process holds before the version moves
+    seconds = []
+    for _ in range(runs):
+        GraphVersion.objects.filter(pk=1).update(number=F("number") + 1)
+        gc.collect()
+        started = time.perf_counter()
+        service.current_graph()
+        seconds.append(round(time.perf_counter() - started, 3))
+    gc.collect()
+    started = time.perf_counter()
+    service.forget_graph()
+    free_seconds = round(time.perf_counter() - started, 3)
+    gc.unfreeze()
     graph, retained, peak = traced(load_graph)
     if len(graph) != len(synthetic.nodes) or graph.graph.number_of_edges() != len(
         synthetic.relations
@@ -545,6 +638,9 @@ def measure_rebuild(synthetic: SyntheticGraph, runs: int) -> dict:
     return {
         "seconds": statistics.median(seconds),
         "runs": seconds,
+        "free_seconds": free_seconds,
+        "load_graph_seconds": statistics.median(plain),
+        "load_graph_runs": plain,
         "seconds_without_gc": statistics.median(without_collector),
         "read_rows_seconds": read_seconds,
         # Everything the process holds for the graph: records, networkx structures, name index.
@@ -609,8 +705,10 @@ def main() -> None:
     }
     progress(f"building in memory, {arguments.runs} runs with the collector and without")
     figures["build"], graph = measure_build(synthetic, arguments.runs)
-    progress("timing queries")
-    figures["queries"] = measure_queries(graph, synthetic, arguments)
+    progress("timing queries, with the graph frozen and not")
+    figures["queries"], figures["queries_not_frozen"] = measure_queries_both_ways(
+        graph, synthetic, arguments
+    )
     del graph
     figures["database"] = measure_database(synthetic, arguments, progress)
     figures["targets"] = targets_met(figures)
@@ -640,7 +738,10 @@ def measure_database(synthetic: SyntheticGraph, arguments, progress: Callable) -
                 )
             progress("filling the database with bulk_create")
             figures["fill_seconds"] = fill(synthetic)
-            progress(f"rebuilding with load_graph(), {arguments.runs} runs twice and one traced")
+            progress(
+                f"rebuilding: load_graph() {arguments.runs} runs with the collector and without, "
+                f"the service's rebuild {arguments.runs} runs, load_graph() once traced"
+            )
             figures["rebuild"] = measure_rebuild(synthetic, arguments.runs)
             return figures
     finally:

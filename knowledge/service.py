@@ -3,10 +3,25 @@
 Each turn asks for `current_graph()`, which costs one cheap version check: a Redis GET when Redis
 is configured (writers raise the number there when they commit, so every process learns of it),
 otherwise one indexed read of the version row.
+
+A big graph is a lot of small Python objects (about 1.6 million at 100,000 nodes), and the cyclic
+garbage collector walks every one of them in each full collection: a pause of most of a second,
+now and then, in whatever turn happens to trigger it. So the graph is loaded with the collector
+paused (it would otherwise walk the growing graph again and again while loading) and, once built,
+frozen out of the collector's sight with `gc.freeze()`, with everything else the process holds by
+then. Frozen objects are still freed when their last reference goes, but not when only the
+collector could free them (reference cycles). The graph holds no cycles, and the views networkx
+caches on a replaced graph (which refer back to it) are dropped, so a replaced graph goes as soon
+as the turns still using it finish; should one outlive that anyway, the next rebuild unfreezes
+everything and collects. A collection just before each rebuild keeps the process's other garbage
+out of what is frozen.
 """
 
+import functools
+import gc
 import logging
 import threading
+import weakref
 
 import redis
 from django.conf import settings
@@ -23,25 +38,89 @@ if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('GET', KEYS[1])
 """
 
+# From this many nodes on, a built graph is frozen (see above); a small one costs the collector
+# little, and freezing would only hold on to the rest of the process's garbage.
+FREEZE_MIN_NODES = 10_000
+
 _graph: KnowledgeGraph | None = None
 _build_lock = threading.Lock()
 _redis_client: redis.Redis | None = None
+# Replaced graphs, to check at the next build that they were freed.
+_replaced: list[weakref.ref] = []
 
 
 def current_graph() -> KnowledgeGraph:
     """Return the graph at the latest version, building it if this process has an older one."""
-    global _graph
     version = published_version()
     graph = _graph
     # Any difference means rebuilding, not just a newer number: a restored or reset database
     # can go back to an older one.
     if graph is not None and graph.version == version:
         return graph
+    del graph  # so that this frame does not keep a replaced graph alive
     with _build_lock:
         if _graph is None or _graph.version != version:
-            _graph = load_graph()
+            _rebuild()
             logger.info("Built knowledge graph version %s (%s nodes)", _graph.version, len(_graph))
         return _graph
+
+
+def _rebuild() -> None:
+    """Load the graph with the collector paused and make it current; freeze it if it is big."""
+    global _graph, _replaced
+    if any(replaced() is not None for replaced in _replaced):
+        # A big graph replaced at an earlier build is still here: held in a reference cycle,
+        # which only the collector can free, and frozen. Let the collector see everything again.
+        logger.warning("A replaced knowledge graph was not freed; running a full collection")
+        gc.unfreeze()
+        gc.collect()
+    elif _graph is not None and len(_graph) >= FREEZE_MIN_NODES:
+        # Collect the garbage of the turns since the last build, so as not to freeze it with
+        # the new graph; quick, as what was frozen then is not walked.
+        gc.collect()
+    _replaced = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        graph = load_graph()
+        previous, _graph = _graph, graph
+        if previous is not None:
+            _retire(previous)
+            del previous
+        if len(graph) >= FREEZE_MIN_NODES:
+            # Before the collector is back on: its next collection would walk the whole graph.
+            # Everything the process holds now, the new graph included, is never walked again.
+            gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _retire(graph: KnowledgeGraph) -> None:
+    if len(graph) >= FREEZE_MIN_NODES:
+        _replaced.append(weakref.ref(graph))
+    _drop_cached_views(graph)
+
+
+def _drop_cached_views(graph: KnowledgeGraph) -> None:
+    # networkx caches views on the graph object (`edges`, `degree`...), some of which refer back
+    # to it: a reference cycle, which would keep a frozen graph alive. They are made again when
+    # next asked for.
+    cached = vars(graph.graph)
+    for name in _cached_view_names(type(graph.graph)):
+        cached.pop(name, None)
+
+
+@functools.cache
+def _cached_view_names(graph_class: type) -> tuple[str, ...]:
+    return tuple(
+        {
+            name
+            for klass in graph_class.__mro__
+            for name, attribute in vars(klass).items()
+            if isinstance(attribute, functools.cached_property)
+        }
+    )
 
 
 def published_version() -> int:
@@ -74,7 +153,9 @@ def announce_version(number: int) -> int:
 def forget_graph() -> None:
     """Drop this process's graph, so the next turn rebuilds it (tests switch databases)."""
     global _graph
-    _graph = None
+    previous, _graph = _graph, None
+    if previous is not None:
+        _retire(previous)
 
 
 def forget_announced_version() -> None:
