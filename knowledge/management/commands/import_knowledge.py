@@ -37,6 +37,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Nothing imported: {len(error.problems)} problem(s) in {file}."
             ) from None
+        if options["verbosity"] < 1:
+            return
         verb = "Would import" if dry_run else "Imported"
         nodes, relations = summary.nodes, summary.relations
         self.stdout.write(
