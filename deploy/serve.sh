@@ -23,7 +23,10 @@ fi
 
 echo
 echo "  The demo bank's website with the chat widget:  http://$HOST:$PORT/"
+echo "  The knowledge editor (editors):                http://$HOST:$PORT/knowledge/"
+echo "  The agent console (agents):                    http://$HOST:$PORT/console/"
 echo "  Django admin:                                  http://$HOST:$PORT/admin/"
+echo "  (create users: .venv/bin/python manage.py add_staff_user NAME --role editor|agent|admin)"
 echo
 # --ws-max-size: a hard cap far above CHAT_MAX_FRAME_BYTES, which the consumer enforces politely.
 serve=("$PYTHON" -m uvicorn chatbot.asgi:application --host "$HOST" --port "$PORT"
