@@ -118,7 +118,11 @@ def measure(arguments: argparse.Namespace) -> dict:
                 passed_tasks += transcript_passed
         print(f"round {round_number + 1}/{arguments.rounds}", file=sys.stderr)
     return {
-        "config": {"rounds": arguments.rounds, "transcripts": len(transcripts), "backend": "template"},
+        "config": {
+            "rounds": arguments.rounds,
+            "transcripts": len(transcripts),
+            "backend": "template",
+        },
         "turns_measured": len(samples["total"]),
         "latency_ms": {stage: percentiles(values) for stage, values in samples.items()},
         "task_success_rate": round(passed_tasks / len(transcripts), 4),
@@ -132,8 +136,8 @@ def timed_turn(state: dict, text: str):
     from chatbot import engine
     from chatbot.dialogue.policy import decide
     from chatbot.dialogue.state import DialogueState
-    from chatbot.dialogue.transcripts import Outcome
     from chatbot.dialogue.tracker import track
+    from chatbot.dialogue.transcripts import Outcome
     from chatbot.nlu.understanding import understand_texts
     from knowledge.service import current_graph
 
@@ -156,8 +160,11 @@ def timed_turn(state: dict, text: str):
         "total": finished - started,
     }
     new_state = dialogue.as_dict()
-    trace = {"decision": decision.kind, "intent": decision.intent,
-             "referent": turn.referent["key"] if turn.referent else None}
+    trace = {
+        "decision": decision.kind,
+        "intent": decision.intent,
+        "referent": turn.referent["key"] if turn.referent else None,
+    }
     sources = [key for reply in decision.replies for key in reply.sources]
     return Outcome(replies, sources, new_state, trace), timings, new_state
 
@@ -165,7 +172,11 @@ def timed_turn(state: dict, text: str):
 def percentiles(seconds: list[float]) -> dict:
     milliseconds = sorted(value * 1000 for value in seconds)
     cuts = statistics.quantiles(milliseconds, n=100)
-    return {"p50": round(cuts[49], 3), "p95": round(cuts[94], 3), "mean": round(statistics.fmean(milliseconds), 3)}
+    return {
+        "p50": round(cuts[49], 3),
+        "p95": round(cuts[94], 3),
+        "mean": round(statistics.fmean(milliseconds), 3),
+    }
 
 
 if __name__ == "__main__":

@@ -70,5 +70,11 @@ class VisitorAdmin(ReadOnlyAdmin):
 class TurnAdmin(ReadOnlyAdmin):
     list_display = ("conversation", "visitor_event", "created_at")
     readonly_fields = (
-        "conversation", "visitor_event", "understanding", "trace", "state_diff", "state", "created_at"
+        "conversation",
+        "visitor_event",
+        "understanding",
+        "trace",
+        "state_diff",
+        "state",
+        "created_at",
     )

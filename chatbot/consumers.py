@@ -186,7 +186,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_rate(self, frame: dict) -> None:
         try:
-            await database_sync_to_async(handoff_actions.rate)(self.session.conversation_id, frame["score"])
+            await database_sync_to_async(handoff_actions.rate)(
+                self.session.conversation_id, frame["score"]
+            )
         except handoff_actions.HandoffError as error:
             raise FrameError(error.code, str(error)) from None
         await self.send_frame({"type": "handoff", "status": "rated"})

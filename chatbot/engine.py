@@ -90,7 +90,9 @@ def run_turn(
         "follow_up": turn.is_follow_up,
         "handoff": decision.handoff,
     }
-    return TurnResult(after, replies or [Reply(word_chunks(NOT_CAUGHT))], state_diff(before, after), trace)
+    return TurnResult(
+        after, replies or [Reply(word_chunks(NOT_CAUGHT))], state_diff(before, after), trace
+    )
 
 
 def _reply(planned, text: str, dialogue: DialogueState, knowledge, backend, recent_turns) -> Reply:
@@ -114,9 +116,11 @@ def conversation_summary(dialogue: DialogueState, recent: int = 3) -> str:
     older = [item["intent"] for item in dialogue.topics[:-recent]]
     if not older:
         return ""
-    return "Earlier the visitor asked about: " + ", ".join(
-        describe_intent(intent) for intent in dict.fromkeys(older)
-    ) + "."
+    return (
+        "Earlier the visitor asked about: "
+        + ", ".join(describe_intent(intent) for intent in dict.fromkeys(older))
+        + "."
+    )
 
 
 def _sources(knowledge: KnowledgeGraph | None, keys: list[str]) -> list[dict]:

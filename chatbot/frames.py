@@ -7,8 +7,15 @@ import json
 from dataclasses import dataclass
 
 VISITOR_FRAME_TYPES = (
-    "hello", "message", "resume", "typing", "ping",
-    "handoff_request", "handoff_cancel", "leave_message", "rate",
+    "hello",
+    "message",
+    "resume",
+    "typing",
+    "ping",
+    "handoff_request",
+    "handoff_cancel",
+    "leave_message",
+    "rate",
 )
 MAX_CONTACT_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
@@ -138,7 +145,9 @@ def _validate_leave_message(frame: dict, limits: Limits) -> dict:
         )
     contact = frame.get("contact") or ""
     if not isinstance(contact, str) or len(contact) > MAX_CONTACT_CHARS:
-        raise _field_error("contact", f"'contact' must be text of at most {MAX_CONTACT_CHARS} characters.", frame)
+        raise _field_error(
+            "contact", f"'contact' must be text of at most {MAX_CONTACT_CHARS} characters.", frame
+        )
     return {"type": "leave_message", "text": text.strip(), "contact": contact.strip()}
 
 

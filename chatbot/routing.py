@@ -18,5 +18,7 @@ def websocket_urlpatterns() -> list:
     """Return the websocket routes (read at start-up, after settings are loaded)."""
     return [
         path("ws/chat/", OriginValidator(ChatConsumer.as_asgi(), settings.CHAT_ALLOWED_ORIGINS)),
-        path("ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))),
+        path(
+            "ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))
+        ),
     ]

@@ -29,7 +29,10 @@ def shared_data_file(name: str) -> Path:
     """Return a file of the machine's shared data (BANKING77): beside the checkout, else at the
     shared folder's fixed place, so a checkout made elsewhere (a CI run) finds it too."""
     folders = [BASE_DIR.parent / "shared" / "data", Path("/work/shared/data")]
-    return next((folder / name for folder in folders if (folder / name).exists()), folders[0] / name)
+    return next(
+        (folder / name for folder in folders if (folder / name).exists()), folders[0] / name
+    )
+
 
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -252,7 +255,14 @@ HANDOFF_OFFER_SECONDS = env_float("HANDOFF_OFFER_SECONDS", 30.0, 1.0)
 # failed_flow, repeated_question (all by default).
 HANDOFF_TRIGGERS = env_list(
     "HANDOFF_TRIGGERS",
-    ["requested", "sensitive_intent", "frustration", "low_confidence", "failed_flow", "repeated_question"],
+    [
+        "requested",
+        "sensitive_intent",
+        "frustration",
+        "low_confidence",
+        "failed_flow",
+        "repeated_question",
+    ],
 )
 # Escalate after this many unclear or unanswered messages in a row.
 HANDOFF_UNCLEAR_TURNS = env_int("HANDOFF_UNCLEAR_TURNS", 3, 1)

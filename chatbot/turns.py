@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from chatbot import actions, engine
-from chatbot.locks import conversation_lock
 from chatbot.llm import Replace, configured_backend
+from chatbot.locks import conversation_lock
 from chatbot.models import Conversation, Event
 from handoff import actions as handoff_actions
 from handoff.configuration import escalation_rules
@@ -50,7 +50,11 @@ async def answer_unanswered_messages(
                 # A person has the conversation: the message is theirs to answer (they see it
                 # live); the bot records it as handled so it never answers it later.
                 await database_sync_to_async(actions.complete_turn)(
-                    conversation_id, visitor_event_id, [], state, {"trace": {"decision": "with_person"}}
+                    conversation_id,
+                    visitor_event_id,
+                    [],
+                    state,
+                    {"trace": {"decision": "with_person"}},
                 )
                 continue
             await output.publish({"type": "typing", "author": "bot", "is_typing": True})
@@ -97,7 +101,11 @@ async def _answer_one(
         logger.exception("The engine failed on message #%s of %s", seq, conversation_id)
         result = engine.TurnResult(state=state)
         streamed = await _stream_replies(seq, [engine.Reply([ENGINE_FAILURE_REPLY])], output)
-    record = {"state_diff": result.diff, "understanding": understanding or {}, "trace": result.trace}
+    record = {
+        "state_diff": result.diff,
+        "understanding": understanding or {},
+        "trace": result.trace,
+    }
     events = await database_sync_to_async(actions.complete_turn)(
         conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
     )

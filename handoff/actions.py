@@ -49,7 +49,8 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
             return open_handoff
         recently_unavailable = conversation.handoffs.filter(
             status=Handoff.Status.UNAVAILABLE,
-            requested_at__gte=timezone.now() - datetime.timedelta(seconds=UNAVAILABLE_QUIET_SECONDS),
+            requested_at__gte=timezone.now()
+            - datetime.timedelta(seconds=UNAVAILABLE_QUIET_SECONDS),
         ).first()
         if recently_unavailable is not None and reason != "requested":
             # The visitor was just told nobody is free; the bot's own triggers do not say it again.
@@ -60,27 +61,51 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
         unavailable = _why_unavailable(skill)
         if unavailable:
             handoff = Handoff.objects.create(
-                conversation=conversation, reason=reason, intent=intent or "", skill=skill,
-                status=Handoff.Status.UNAVAILABLE, ended_at=timezone.now(),
+                conversation=conversation,
+                reason=reason,
+                intent=intent or "",
+                skill=skill,
+                status=Handoff.Status.UNAVAILABLE,
+                ended_at=timezone.now(),
             )
-            _log(conversation, UNAVAILABLE_TEXT[unavailable], status="unavailable", reason=reason,
-                 handoff=handoff, why=unavailable)
-            frame = {"type": "handoff", "status": "unavailable", "why": unavailable, "can_leave_message": True}
+            _log(
+                conversation,
+                UNAVAILABLE_TEXT[unavailable],
+                status="unavailable",
+                reason=reason,
+                handoff=handoff,
+                why=unavailable,
+            )
+            frame = {
+                "type": "handoff",
+                "status": "unavailable",
+                "why": unavailable,
+                "can_leave_message": True,
+            }
             transaction.on_commit(lambda: notify.to_conversation(conversation_id, frame))
             return handoff
         handoff = Handoff.objects.create(
             conversation=conversation, reason=reason, intent=intent or "", skill=skill
         )
         _move(conversation, WAITING)
-        _log(conversation, "Connecting you to a member of our team…", status=WAITING, reason=reason,
-             handoff=handoff)
+        _log(
+            conversation,
+            "Connecting you to a member of our team…",
+            status=WAITING,
+            reason=reason,
+            handoff=handoff,
+        )
         transaction.on_commit(lambda: _after_queue_change(handoff.pk, route=True))
         return handoff
 
 
 UNAVAILABLE_TEXT = {
-    "outside_hours": "Our team is away right now. Leave a message and an agent will get back to you.",
-    "no_agent_online": "No agent is free right now. Leave a message and an agent will get back to you.",
+    "outside_hours": (
+        "Our team is away right now. Leave a message and an agent will get back to you."
+    ),
+    "no_agent_online": (
+        "No agent is free right now. Leave a message and an agent will get back to you."
+    ),
 }
 
 
@@ -106,13 +131,20 @@ def cancel_by_visitor(conversation_id: uuid.UUID) -> Handoff | None:
             status=Handoff.Status.CANCELLED, ended_at=timezone.now(), offered_to=None
         )
         _move(conversation, BOT)
-        _log(conversation, "You're back with the virtual assistant.", status=BOT, handoff=handoff,
-             reason="cancelled")
+        _log(
+            conversation,
+            "You're back with the virtual assistant.",
+            status=BOT,
+            handoff=handoff,
+            reason="cancelled",
+        )
 
         def tell() -> None:
             notify.to_conversation(conversation_id, {"type": "handoff", "status": BOT})
             if offered_to:
-                notify.to_agent(offered_to, {"type": "released", "handoff_id": handoff.pk, "why": "cancelled"})
+                notify.to_agent(
+                    offered_to, {"type": "released", "handoff_id": handoff.pk, "why": "cancelled"}
+                )
             broadcast_queue()
 
         transaction.on_commit(tell)
@@ -129,12 +161,16 @@ def route(handoff_id: int) -> Agent | None:
         if handoff is None or handoff.status != Handoff.Status.WAITING or handoff.offered_to_id:
             return None
         passed_over = set(handoff.passed_over.values_list("pk", flat=True))
-        choice = choose_agent(agent_slots(), handoff.skill.name if handoff.skill else None, passed_over)
+        choice = choose_agent(
+            agent_slots(), handoff.skill.name if handoff.skill else None, passed_over
+        )
         if choice is None:
             return None
         agent = Agent.objects.get(pk=choice.id)
         handoff.offered_to = agent
-        handoff.offer_expires_at = timezone.now() + datetime.timedelta(seconds=settings.HANDOFF_OFFER_SECONDS)
+        handoff.offer_expires_at = timezone.now() + datetime.timedelta(
+            seconds=settings.HANDOFF_OFFER_SECONDS
+        )
         handoff.offer_count += 1
         handoff.save(update_fields=["offered_to", "offer_expires_at", "offer_count"])
         offer = {
@@ -171,7 +207,9 @@ def expire_offer(handoff_id: int, offer_number: int) -> bool:
         _pass_over(handoff)
 
         def tell() -> None:
-            notify.to_agent(agent_id, {"type": "released", "handoff_id": handoff_id, "why": "offer_expired"})
+            notify.to_agent(
+                agent_id, {"type": "released", "handoff_id": handoff_id, "why": "offer_expired"}
+            )
             route(handoff_id)
 
         transaction.on_commit(tell)
@@ -181,7 +219,9 @@ def expire_offer(handoff_id: int, offer_number: int) -> bool:
 def decline(handoff_id: int, agent: Agent) -> None:
     """Pass an offer on to the next agent."""
     with transaction.atomic():
-        handoff = Handoff.objects.select_for_update().filter(pk=handoff_id, offered_to=agent).first()
+        handoff = (
+            Handoff.objects.select_for_update().filter(pk=handoff_id, offered_to=agent).first()
+        )
         if handoff is None:
             raise HandoffError("not_offered", "This conversation is not offered to you.")
         _pass_over(handoff)
@@ -208,26 +248,41 @@ def accept(handoff_id: int, agent: Agent) -> Handoff:
         raise HandoffError("at_capacity", "You already have as many conversations as you can take.")
     with transaction.atomic():
         claimed = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.WAITING).update(
-            status=Handoff.Status.ASSIGNED, assigned_to=agent, accepted_at=timezone.now(),
-            offered_to=None, offer_expires_at=None,
+            status=Handoff.Status.ASSIGNED,
+            assigned_to=agent,
+            accepted_at=timezone.now(),
+            offered_to=None,
+            offer_expires_at=None,
         )
         if claimed == 0:
             raise HandoffError("already_taken", "Another agent has taken this conversation.")
         conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
         _move(conversation, AGENT)
-        _log(conversation, f"{agent.display_name} has joined the conversation.", status=AGENT,
-             handoff=handoff, agent_name=agent.display_name)
+        _log(
+            conversation,
+            f"{agent.display_name} has joined the conversation.",
+            status=AGENT,
+            handoff=handoff,
+            agent_name=agent.display_name,
+        )
         handoff.refresh_from_db()
 
         def tell() -> None:
             from handoff.packet import handoff_packet
 
-            notify.to_conversation(handoff.conversation_id, {
-                "type": "handoff", "status": AGENT, "agent": {"name": agent.display_name}
-            })
+            notify.to_conversation(
+                handoff.conversation_id,
+                {"type": "handoff", "status": AGENT, "agent": {"name": agent.display_name}},
+            )
             notify.to_agent(agent.pk, {"type": "assigned", "packet": handoff_packet(handoff)})
-            notify.to_agents({"type": "released", "handoff_id": handoff.pk, "why": "taken",
-                              "except_agent": agent.pk})
+            notify.to_agents(
+                {
+                    "type": "released",
+                    "handoff_id": handoff.pk,
+                    "why": "taken",
+                    "except_agent": agent.pk,
+                }
+            )
             broadcast_queue()
 
         transaction.on_commit(tell)
@@ -242,17 +297,29 @@ def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> t
     handoff = _assigned(handoff_id, agent)
     stored_id = f"agent-{agent.pk}-{client_id}"[:64]
     with transaction.atomic():
-        existing = Event.objects.filter(conversation_id=handoff.conversation_id, client_id=stored_id).first()
+        existing = Event.objects.filter(
+            conversation_id=handoff.conversation_id, client_id=stored_id
+        ).first()
         if existing is not None:
             return existing, True
         try:
             with transaction.atomic():
                 event = conversation_actions.append_event(
-                    handoff.conversation_id, kind=Event.MESSAGE, author=Event.Author.AGENT, text=text,
-                    client_id=stored_id, data={"agent_name": agent.display_name, "handoff_id": handoff.pk, "client_id": client_id},
+                    handoff.conversation_id,
+                    kind=Event.MESSAGE,
+                    author=Event.Author.AGENT,
+                    text=text,
+                    client_id=stored_id,
+                    data={
+                        "agent_name": agent.display_name,
+                        "handoff_id": handoff.pk,
+                        "client_id": client_id,
+                    },
                 )
         except IntegrityError:
-            return Event.objects.get(conversation_id=handoff.conversation_id, client_id=stored_id), True
+            return Event.objects.get(
+                conversation_id=handoff.conversation_id, client_id=stored_id
+            ), True
         Handoff.objects.filter(pk=handoff.pk, first_agent_reply_at__isnull=True).update(
             first_agent_reply_at=timezone.now()
         )
@@ -266,27 +333,44 @@ def add_note(handoff_id: int, agent: Agent, text: str) -> Note:
     return Note.objects.create(handoff=handoff, author=agent, text=text)
 
 
-def transfer(handoff_id: int, agent: Agent, to_agent_id: int | None = None, skill: str | None = None) -> Handoff:
+def transfer(
+    handoff_id: int, agent: Agent, to_agent_id: int | None = None, skill: str | None = None
+) -> Handoff:
     """Pass a conversation to another agent (who must be online with room) or a skill's queue."""
     handoff = _assigned(handoff_id, agent)
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
         if to_agent_id is not None:
             target = Agent.objects.filter(pk=to_agent_id, is_online=True).first()
-            if target is None or target.pk == agent.pk or open_conversation_count(target) >= target.capacity:
+            if (
+                target is None
+                or target.pk == agent.pk
+                or open_conversation_count(target) >= target.capacity
+            ):
                 raise HandoffError("cannot_transfer", "That agent is not online or has no room.")
-            Handoff.objects.filter(pk=handoff.pk).update(assigned_to=target, accepted_at=timezone.now())
-            _log(conversation, f"{target.display_name} has taken over from {agent.display_name}.",
-                 status=AGENT, handoff=handoff, agent_name=target.display_name)
+            Handoff.objects.filter(pk=handoff.pk).update(
+                assigned_to=target, accepted_at=timezone.now()
+            )
+            _log(
+                conversation,
+                f"{target.display_name} has taken over from {agent.display_name}.",
+                status=AGENT,
+                handoff=handoff,
+                agent_name=target.display_name,
+            )
             handoff.refresh_from_db()
 
             def tell_agents() -> None:
                 from handoff.packet import handoff_packet
 
-                notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"})
+                notify.to_agent(
+                    agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"}
+                )
                 notify.to_agent(target.pk, {"type": "assigned", "packet": handoff_packet(handoff)})
-                notify.to_conversation(conversation.pk, {"type": "handoff", "status": AGENT,
-                                                         "agent": {"name": target.display_name}})
+                notify.to_conversation(
+                    conversation.pk,
+                    {"type": "handoff", "status": AGENT, "agent": {"name": target.display_name}},
+                )
 
             transaction.on_commit(tell_agents)
             return handoff
@@ -294,15 +378,25 @@ def transfer(handoff_id: int, agent: Agent, to_agent_id: int | None = None, skil
         if new_skill is None:
             raise HandoffError("cannot_transfer", f"No skill {skill!r}.")
         Handoff.objects.filter(pk=handoff.pk).update(
-            status=Handoff.Status.WAITING, assigned_to=None, skill=new_skill, offer_count=F("offer_count")
+            status=Handoff.Status.WAITING,
+            assigned_to=None,
+            skill=new_skill,
+            offer_count=F("offer_count"),
         )
         handoff.passed_over.add(agent)
         _move(conversation, WAITING)
-        _log(conversation, "Connecting you to a colleague who can help with this…", status=WAITING,
-             handoff=handoff, reason="transferred")
+        _log(
+            conversation,
+            "Connecting you to a colleague who can help with this…",
+            status=WAITING,
+            handoff=handoff,
+            reason="transferred",
+        )
 
         def tell_queue() -> None:
-            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"})
+            notify.to_agent(
+                agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "transferred"}
+            )
             _after_queue_change(handoff.pk, route=True)
 
         transaction.on_commit(tell_queue)
@@ -315,7 +409,9 @@ def hand_back(handoff_id: int, agent: Agent) -> Handoff:
     handoff = _assigned(handoff_id, agent)
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
-        Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.RETURNED, ended_at=timezone.now())
+        Handoff.objects.filter(pk=handoff.pk).update(
+            status=Handoff.Status.RETURNED, ended_at=timezone.now()
+        )
         _move(conversation, BOT)
         state = dict(conversation.state)
         state["human_stretches"] = state.get("human_stretches", 0) + 1
@@ -323,13 +419,20 @@ def hand_back(handoff_id: int, agent: Agent) -> Handoff:
         state.update(low_confidence_streak=0, fallback_streak=0, frustration=0.0)
         conversation.state = state
         conversation.save(update_fields=["owner", "state", "updated_at"])
-        _log(conversation, "You're back with the virtual assistant.", status=BOT, handoff=handoff,
-             reason="handed_back")
+        _log(
+            conversation,
+            "You're back with the virtual assistant.",
+            status=BOT,
+            handoff=handoff,
+            reason="handed_back",
+        )
         _free(agent)
 
         def tell() -> None:
             notify.to_conversation(conversation.pk, {"type": "handoff", "status": BOT})
-            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "handed_back"})
+            notify.to_agent(
+                agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "handed_back"}
+            )
             route_waiting()
 
         transaction.on_commit(tell)
@@ -347,13 +450,22 @@ def close(handoff_id: int, agent: Agent, disposition: str) -> Handoff:
         _move(conversation, CLOSED)
         conversation.status = Conversation.Status.CLOSED
         conversation.save(update_fields=["status", "updated_at"])
-        _log(conversation, "This conversation has been closed. Thank you for contacting us.",
-             status=CLOSED, handoff=handoff, disposition=disposition)
+        _log(
+            conversation,
+            "This conversation has been closed. Thank you for contacting us.",
+            status=CLOSED,
+            handoff=handoff,
+            disposition=disposition,
+        )
         _free(agent)
 
         def tell() -> None:
-            notify.to_conversation(conversation.pk, {"type": "handoff", "status": CLOSED, "can_rate": True})
-            notify.to_agent(agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "closed"})
+            notify.to_conversation(
+                conversation.pk, {"type": "handoff", "status": CLOSED, "can_rate": True}
+            )
+            notify.to_agent(
+                agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "closed"}
+            )
             route_waiting()
 
         transaction.on_commit(tell)
@@ -367,10 +479,18 @@ def leave_message(conversation_id: uuid.UUID, text: str, contact: str = "") -> T
     """Store a message for the agents when none could take the conversation."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        handoff = conversation.handoffs.filter(status=Handoff.Status.UNAVAILABLE).order_by("-pk").first()
-        ticket = Ticket.objects.create(conversation=conversation, handoff=handoff, text=text, contact=contact)
-        _log(conversation, "Thanks, your message has been passed to our team.", status="message_left",
-             ticket=ticket.pk)
+        handoff = (
+            conversation.handoffs.filter(status=Handoff.Status.UNAVAILABLE).order_by("-pk").first()
+        )
+        ticket = Ticket.objects.create(
+            conversation=conversation, handoff=handoff, text=text, contact=contact
+        )
+        _log(
+            conversation,
+            "Thanks, your message has been passed to our team.",
+            status="message_left",
+            ticket=ticket.pk,
+        )
         return ticket
 
 
@@ -403,11 +523,19 @@ def set_availability(agent: Agent, is_online: bool) -> Agent:
 def agent_slots() -> list[AgentSlot]:
     """Return every agent as routing sees them: status, skills, load and capacity."""
     agents = Agent.objects.annotate(
-        open_count=Count("handoffs", filter=Q(handoffs__status=Handoff.Status.ASSIGNED), distinct=True)
+        open_count=Count(
+            "handoffs", filter=Q(handoffs__status=Handoff.Status.ASSIGNED), distinct=True
+        )
     ).prefetch_related("skills")
     return [
-        AgentSlot(agent.pk, agent.is_online, frozenset(s.name for s in agent.skills.all()),
-                  agent.open_count, agent.capacity, agent.idle_since)
+        AgentSlot(
+            agent.pk,
+            agent.is_online,
+            frozenset(s.name for s in agent.skills.all()),
+            agent.open_count,
+            agent.capacity,
+            agent.idle_since,
+        )
         for agent in agents
     ]
 
@@ -417,8 +545,12 @@ def open_conversation_count(agent: Agent) -> int:
 
 
 def may_see(agent: Agent, handoff: Handoff) -> bool:
-    """Return whether the agent may see this handoff: theirs, offered to them, or in their skills."""
-    if agent.user.is_superuser or handoff.assigned_to_id == agent.pk or handoff.offered_to_id == agent.pk:
+    """Return whether the agent may see a handoff: theirs, offered to them, or in their skills."""
+    if (
+        agent.user.is_superuser
+        or handoff.assigned_to_id == agent.pk
+        or handoff.offered_to_id == agent.pk
+    ):
         return True
     if handoff.status != Handoff.Status.WAITING:
         return False
@@ -461,16 +593,24 @@ def broadcast_queue() -> None:
         able = Agent.objects.filter(is_online=True)
         if handoff.skill_id:
             able = able.filter(skills=handoff.skill_id)
-        notify.to_conversation(handoff.conversation_id, {
-            "type": "handoff", "status": WAITING, "reason": handoff.reason, "position": position,
-            "estimated_wait_seconds": estimated_wait_seconds(position, able.count(), average),
-        })
+        notify.to_conversation(
+            handoff.conversation_id,
+            {
+                "type": "handoff",
+                "status": WAITING,
+                "reason": handoff.reason,
+                "position": position,
+                "estimated_wait_seconds": estimated_wait_seconds(position, able.count(), average),
+            },
+        )
     notify.to_agents({"type": "queue_changed"})
 
 
 def average_wait_seconds() -> float:
     """Return the median wait of the latest accepted handoffs (the default before there are any)."""
-    recent = Handoff.objects.filter(accepted_at__isnull=False).order_by("-accepted_at")[:RECENT_WAITS]
+    recent = Handoff.objects.filter(accepted_at__isnull=False).order_by("-accepted_at")[
+        :RECENT_WAITS
+    ]
     waits = [(h.accepted_at - h.requested_at).total_seconds() for h in recent]
     return statistics.median(waits) if waits else settings.HANDOFF_DEFAULT_WAIT_SECONDS
 
@@ -479,7 +619,9 @@ def average_wait_seconds() -> float:
 
 
 def _assigned(handoff_id: int, agent: Agent) -> Handoff:
-    handoff = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.ASSIGNED, assigned_to=agent).first()
+    handoff = Handoff.objects.filter(
+        pk=handoff_id, status=Handoff.Status.ASSIGNED, assigned_to=agent
+    ).first()
     if handoff is None:
         raise HandoffError("not_yours", "This conversation is not assigned to you.")
     return handoff

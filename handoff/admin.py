@@ -35,7 +35,16 @@ class NoteInline(admin.TabularInline):
 
 @admin.register(Handoff)
 class HandoffAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "status", "reason", "intent", "assigned_to", "requested_at", "disposition")
+    list_display = (
+        "id",
+        "conversation",
+        "status",
+        "reason",
+        "intent",
+        "assigned_to",
+        "requested_at",
+        "disposition",
+    )
     list_filter = ("status", "reason")
     readonly_fields = [field.name for field in Handoff._meta.fields]
     inlines = [NoteInline]

@@ -46,7 +46,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.channel_layer.group_add(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(notify.agent_group(self.agent.pk), self.channel_name)
-        await self.send_frame({"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)})
+        await self.send_frame(
+            {"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)}
+        )
         for packet in await database_sync_to_async(_assigned_packets)(self.agent):
             await self._join(packet)
         await self._send_queue()
@@ -57,7 +59,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_discard(notify.agent_group(self.agent.pk), self.channel_name)
         for conversation_id in list(self.conversations):
-            await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                conversation_group(conversation_id), self.channel_name
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame: dict = {}
@@ -71,7 +75,12 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.send_frame(error.frame)
         except actions.HandoffError as error:
             await self.send_frame(
-                {"type": "error", "code": error.code, "message": str(error), "handoff_id": frame.get("handoff_id")}
+                {
+                    "type": "error",
+                    "code": error.code,
+                    "message": str(error),
+                    "handoff_id": frame.get("handoff_id"),
+                }
             )
 
     # Frames from the console ---------------------------------------------------------------
@@ -79,7 +88,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def on_availability(self, frame: dict) -> None:
         is_online = _boolean(frame, "online")
         self.agent = await database_sync_to_async(actions.set_availability)(self.agent, is_online)
-        await self.send_frame({"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)})
+        await self.send_frame(
+            {"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)}
+        )
         await self._send_queue()
 
     async def on_accept(self, frame: dict) -> None:
@@ -92,39 +103,67 @@ class AgentConsumer(AsyncWebsocketConsumer):
         handoff_id, text = _handoff_id(frame), _text(frame)
         client_id = frame.get("client_id")
         if not isinstance(client_id, str) or not 0 < len(client_id) <= 40:
-            raise AgentFrameError("invalid_field", "'client_id' must be 1 to 40 characters.", handoff_id)
+            raise AgentFrameError(
+                "invalid_field", "'client_id' must be 1 to 40 characters.", handoff_id
+            )
         event, is_duplicate = await database_sync_to_async(actions.agent_message)(
             handoff_id, self.agent, client_id, text
         )
         await self.send_frame(
-            {"type": "ack", "handoff_id": handoff_id, "client_id": client_id, "seq": event.seq,
-             "duplicate": is_duplicate}
+            {
+                "type": "ack",
+                "handoff_id": handoff_id,
+                "client_id": client_id,
+                "seq": event.seq,
+                "duplicate": is_duplicate,
+            }
         )
 
     async def on_typing(self, frame: dict) -> None:
         handoff_id = _handoff_id(frame)
         conversation_id = next((c for c, h in self.conversations.items() if h == handoff_id), None)
         if conversation_id is None:
-            raise AgentFrameError("not_yours", "This conversation is not assigned to you.", handoff_id)
+            raise AgentFrameError(
+                "not_yours", "This conversation is not assigned to you.", handoff_id
+            )
         await self.channel_layer.group_send(
             conversation_group(conversation_id),
-            {"type": "conversation.frame", "origin": self.channel_name, "conversation_id": conversation_id,
-             "frame": {"type": "typing", "author": "agent", "is_typing": _boolean(frame, "is_typing")}},
+            {
+                "type": "conversation.frame",
+                "origin": self.channel_name,
+                "conversation_id": conversation_id,
+                "frame": {
+                    "type": "typing",
+                    "author": "agent",
+                    "is_typing": _boolean(frame, "is_typing"),
+                },
+            },
         )
 
     async def on_note(self, frame: dict) -> None:
         handoff_id = _handoff_id(frame)
         note = await database_sync_to_async(actions.add_note)(handoff_id, self.agent, _text(frame))
         await self.send_frame(
-            {"type": "note", "handoff_id": handoff_id,
-             "note": {"author": self.agent.display_name, "text": note.text, "at": note.created_at.isoformat()}}
+            {
+                "type": "note",
+                "handoff_id": handoff_id,
+                "note": {
+                    "author": self.agent.display_name,
+                    "text": note.text,
+                    "at": note.created_at.isoformat(),
+                },
+            }
         )
 
     async def on_transfer(self, frame: dict) -> None:
         handoff_id = _handoff_id(frame)
         to_agent, skill = frame.get("agent_id"), frame.get("skill")
-        if not (isinstance(to_agent, int) and not isinstance(to_agent, bool)) and not isinstance(skill, str):
-            raise AgentFrameError("invalid_field", "Give an agent_id or a skill to transfer to.", handoff_id)
+        if not (isinstance(to_agent, int) and not isinstance(to_agent, bool)) and not isinstance(
+            skill, str
+        ):
+            raise AgentFrameError(
+                "invalid_field", "Give an agent_id or a skill to transfer to.", handoff_id
+            )
         await database_sync_to_async(actions.transfer)(
             handoff_id, self.agent, to_agent if isinstance(to_agent, int) else None, skill
         )
@@ -135,7 +174,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def on_close(self, frame: dict) -> None:
         disposition = frame.get("disposition")
         if disposition not in DISPOSITIONS:
-            raise AgentFrameError("invalid_field", f"'disposition' must be one of {', '.join(DISPOSITIONS)}.")
+            raise AgentFrameError(
+                "invalid_field", f"'disposition' must be one of {', '.join(DISPOSITIONS)}."
+            )
         await database_sync_to_async(actions.close)(_handoff_id(frame), self.agent, disposition)
 
     async def on_ping(self, frame: dict) -> None:
@@ -168,22 +209,34 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "event":
             await self.send_frame({"type": "event", "handoff_id": handoff_id, "event": frame})
         elif frame.get("type") == "typing" and frame.get("author") == "visitor":
-            await self.send_frame({"type": "typing", "handoff_id": handoff_id, "author": "visitor",
-                                   "is_typing": frame.get("is_typing", False)})
+            await self.send_frame(
+                {
+                    "type": "typing",
+                    "handoff_id": handoff_id,
+                    "author": "visitor",
+                    "is_typing": frame.get("is_typing", False),
+                }
+            )
 
     async def send_frame(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str))
+        await self.send(
+            text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str)
+        )
 
     async def _join(self, packet: dict) -> None:
         self.conversations[packet["conversation_id"]] = packet["handoff_id"]
-        await self.channel_layer.group_add(conversation_group(packet["conversation_id"]), self.channel_name)
+        await self.channel_layer.group_add(
+            conversation_group(packet["conversation_id"]), self.channel_name
+        )
         await self.send_frame({"type": "assigned", "packet": packet})
 
     async def _leave(self, handoff_id: int) -> None:
         for conversation_id, known in list(self.conversations.items()):
             if known == handoff_id:
                 del self.conversations[conversation_id]
-                await self.channel_layer.group_discard(conversation_group(conversation_id), self.channel_name)
+                await self.channel_layer.group_discard(
+                    conversation_group(conversation_id), self.channel_name
+                )
 
     async def _send_queue(self) -> None:
         items = await database_sync_to_async(actions.visible_queue)(self.agent)
@@ -192,13 +245,17 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
 def _parse(text: str | None) -> dict:
     if text is None or len(text) > MAX_FRAME_CHARS:
-        raise AgentFrameError("invalid_frame", f"Frames are JSON text of at most {MAX_FRAME_CHARS} characters.")
+        raise AgentFrameError(
+            "invalid_frame", f"Frames are JSON text of at most {MAX_FRAME_CHARS} characters."
+        )
     try:
         frame = json.loads(text)
     except ValueError:
         raise AgentFrameError("invalid_json", "The frame is not valid JSON.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        raise AgentFrameError("invalid_frame", "A frame must be a JSON object with a string 'type'.")
+        raise AgentFrameError(
+            "invalid_frame", "A frame must be a JSON object with a string 'type'."
+        )
     return frame
 
 
@@ -212,7 +269,11 @@ def _handoff_id(frame: dict) -> int:
 def _text(frame: dict) -> str:
     text = frame.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
-        raise AgentFrameError("invalid_field", f"'text' must be 1 to {MAX_TEXT_CHARS} characters.", frame.get("handoff_id"))
+        raise AgentFrameError(
+            "invalid_field",
+            f"'text' must be 1 to {MAX_TEXT_CHARS} characters.",
+            frame.get("handoff_id"),
+        )
     return text.strip()
 
 
@@ -224,7 +285,9 @@ def _boolean(frame: dict, name: str) -> bool:
 
 
 def _agent_of(user) -> Agent:
-    agent, _ = Agent.objects.get_or_create(user=user, defaults={"display_name": user.get_full_name() or user.get_username()})
+    agent, _ = Agent.objects.get_or_create(
+        user=user, defaults={"display_name": user.get_full_name() or user.get_username()}
+    )
     return agent
 
 
@@ -241,6 +304,7 @@ def _agent_summary(agent: Agent) -> dict:
 def _assigned_packets(agent: Agent) -> list[dict]:
     return [
         handoff_packet(handoff)
-        for handoff in Handoff.objects.filter(assigned_to=agent, status=Handoff.Status.ASSIGNED)
-        .select_related("conversation", "skill", "assigned_to")
+        for handoff in Handoff.objects.filter(
+            assigned_to=agent, status=Handoff.Status.ASSIGNED
+        ).select_related("conversation", "skill", "assigned_to")
     ]

@@ -4,20 +4,34 @@ from handoff.models import CannedReply, Skill
 
 SKILLS = {
     "cards": [
-        "lost_or_stolen_card", "compromised_card", "card_not_working", "card_swallowed",
-        "pin_blocked", "card_arrival", "activate_my_card",
+        "lost_or_stolen_card",
+        "compromised_card",
+        "card_not_working",
+        "card_swallowed",
+        "pin_blocked",
+        "card_arrival",
+        "activate_my_card",
     ],
     "payments": [
-        "card_payment_not_recognised", "cash_withdrawal_not_recognised", "transaction_charged_twice",
-        "direct_debit_payment_not_recognised", "request_refund", "Refund_not_showing_up",
+        "card_payment_not_recognised",
+        "cash_withdrawal_not_recognised",
+        "transaction_charged_twice",
+        "direct_debit_payment_not_recognised",
+        "request_refund",
+        "Refund_not_showing_up",
     ],
     "transfers": [
-        "cancel_transfer", "failed_transfer", "transfer_not_received_by_recipient", "declined_transfer",
+        "cancel_transfer",
+        "failed_transfer",
+        "transfer_not_received_by_recipient",
+        "declined_transfer",
     ],
     "identity": ["unable_to_verify_identity", "verify_source_of_funds", "why_verify_identity"],
 }
 CANNED = {
-    "Greeting": "Hello, thanks for waiting. I've read your conversation with our assistant; let me help.",
+    "Greeting": (
+        "Hello, thanks for waiting. I've read your conversation with our assistant; let me help."
+    ),
     "Card blocked": "I've made sure your card is blocked; nobody can use it now.",
     "Checking": "Give me a moment while I check that for you.",
     "Anything else": "Is there anything else I can help you with today?",

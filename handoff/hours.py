@@ -7,7 +7,9 @@ import datetime
 import re
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-PART = re.compile(r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+(\d{2}):(\d{2})-(\d{2}):(\d{2})\s*$")
+PART = re.compile(
+    r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+(\d{2}):(\d{2})-(\d{2}):(\d{2})\s*$"
+)
 
 
 class BadHours(ValueError):

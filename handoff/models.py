@@ -10,7 +10,9 @@ class Skill(models.Model):
     """What an agent can handle, and the intents that need it."""
 
     name = models.CharField(max_length=50, unique=True)
-    intents = models.JSONField(default=list, blank=True, help_text="Intent names routed to this skill")
+    intents = models.JSONField(
+        default=list, blank=True, help_text="Intent names routed to this skill"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -19,7 +21,9 @@ class Skill(models.Model):
 class Agent(models.Model):
     """A user who takes conversations in the console."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
     display_name = models.CharField(max_length=60, help_text="The name visitors see")
     skills = models.ManyToManyField(Skill, blank=True, related_name="agents")
     capacity = models.PositiveSmallIntegerField(default=3, help_text="Most conversations at once")
@@ -35,7 +39,7 @@ class Agent(models.Model):
 
 
 class Handoff(models.Model):
-    """One stretch of a conversation handed to people: from the request to the hand back or close."""
+    """One stretch of a conversation handed to people: from the request to hand back or close."""
 
     class Status(models.TextChoices):
         WAITING = "waiting"
@@ -47,18 +51,24 @@ class Handoff(models.Model):
 
     OPEN_STATUSES = (Status.WAITING, Status.ASSIGNED)
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
     reason = models.CharField(max_length=40)
     intent = models.CharField(max_length=100, blank=True)
     skill = models.ForeignKey(Skill, null=True, blank=True, on_delete=models.SET_NULL)
     requested_at = models.DateTimeField(auto_now_add=True)
-    # The current offer: to whom, until when, and how many offers were made (stale expiries are ignored).
-    offered_to = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers")
+    # The current offer: to whom, until when, and how many were made (stale expiries are ignored).
+    offered_to = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
+    )
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     offer_count = models.PositiveIntegerField(default=0)
     passed_over = models.ManyToManyField(Agent, blank=True, related_name="passed_handoffs")
-    assigned_to = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs")
+    assigned_to = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
     first_agent_reply_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +132,9 @@ class Note(models.Model):
 class Rating(models.Model):
     """The visitor's 1-5 satisfaction with a closed conversation."""
 
-    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rating")
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="rating"
+    )
     score = models.PositiveSmallIntegerField()
     was_human_handled = models.BooleanField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -21,8 +21,12 @@ def to_conversation(conversation_id, frame: dict) -> None:
     """Send a frame to every socket watching the conversation: visitor tabs and the agent."""
     _send(
         conversation_group(conversation_id),
-        {"type": "conversation.frame", "frame": frame, "origin": "server",
-         "conversation_id": str(conversation_id)},
+        {
+            "type": "conversation.frame",
+            "frame": frame,
+            "origin": "server",
+            "conversation_id": str(conversation_id),
+        },
     )
 
 

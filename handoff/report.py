@@ -20,7 +20,9 @@ def handoff_report() -> dict:
     return {
         "conversations": conversations,
         "handoffs": len(handoffs),
-        "handoff_rate_by_reason": _rates(Counter(h.reason for h in handoffs), conversations, "reason"),
+        "handoff_rate_by_reason": _rates(
+            Counter(h.reason for h in handoffs), conversations, "reason"
+        ),
         "handoff_rate_by_intent": _rates(
             Counter(h.intent or "(none)" for h in handoffs), conversations, "intent"
         ),
@@ -36,7 +38,9 @@ def handoff_report() -> dict:
         "containment_rate": round(1 - len(escalated) / conversations, 4) if conversations else None,
         "dispositions": [
             {"disposition": row["disposition"], "count": row["count"]}
-            for row in Handoff.objects.exclude(disposition="").values("disposition").annotate(count=Count("id"))
+            for row in Handoff.objects.exclude(disposition="")
+            .values("disposition")
+            .annotate(count=Count("id"))
         ],
         "recent": [_measured(handoff) for handoff in handoffs[:RECENT_HANDOFFS]],
     }

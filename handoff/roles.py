@@ -26,7 +26,8 @@ def make_agent(user, display_name: str = "", skills: list[str] = (), capacity: i
 
     user.groups.add(agents_group())
     agent, _ = Agent.objects.update_or_create(
-        user=user, defaults={"display_name": display_name or user.get_username(), "capacity": capacity}
+        user=user,
+        defaults={"display_name": display_name or user.get_username(), "capacity": capacity},
     )
     agent.skills.set([Skill.objects.get_or_create(name=name)[0] for name in skills])
     return agent

@@ -38,7 +38,7 @@ def choose_agent(
     pool = fresh or able
     if not pool:
         return None
-    never = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+    never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
     return min(
         pool,
         key=lambda agent: (

@@ -3,6 +3,7 @@
 import threading
 
 from celery import shared_task
+
 from handoff import actions
 
 
@@ -12,7 +13,9 @@ def route_handoff(handoff_id: int) -> None:
     actions.route(handoff_id)
 
 
-@shared_task(name="handoff.expire_offer", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="handoff.expire_offer", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def expire_offer(handoff_id: int, offer_number: int) -> None:
     """Pass an offer nobody accepted in time on to the next agent."""
     actions.expire_offer(handoff_id, offer_number)

@@ -16,7 +16,12 @@ EXPLICIT_REQUEST = re.compile(
 
 
 TRIGGERS = (
-    "requested", "sensitive_intent", "frustration", "low_confidence", "failed_flow", "repeated_question",
+    "requested",
+    "sensitive_intent",
+    "frustration",
+    "low_confidence",
+    "failed_flow",
+    "repeated_question",
 )
 
 
@@ -59,13 +64,30 @@ def escalation_reason(
     """Return why this turn should go to a person, or None to let the bot carry on."""
     if not rules.is_enabled:
         return None
-    reason = _first_reason(rules, text, decision, intent, is_confident, unclear_streak, frustration,
-                           flow_retries, is_repeat)
+    reason = _first_reason(
+        rules,
+        text,
+        decision,
+        intent,
+        is_confident,
+        unclear_streak,
+        frustration,
+        flow_retries,
+        is_repeat,
+    )
     return reason if reason in rules.triggers else None
 
 
 def _first_reason(
-    rules, text, decision, intent, is_confident, unclear_streak, frustration, flow_retries, is_repeat
+    rules,
+    text,
+    decision,
+    intent,
+    is_confident,
+    unclear_streak,
+    frustration,
+    flow_retries,
+    is_repeat,
 ) -> str | None:
     if is_explicit_request(text):
         return "requested"

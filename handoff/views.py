@@ -48,14 +48,18 @@ def agents_only_api(view):
 @ensure_csrf_cookie
 def console_page(request: HttpRequest) -> HttpResponse:
     agent = _agent_of(request.user)
-    return render(request, "handoff/console.html", {"user": request.user, "agent": _agent_summary(agent)})
+    return render(
+        request, "handoff/console.html", {"user": request.user, "agent": _agent_summary(agent)}
+    )
 
 
 @require_GET
 @agents_only_page
 def report_page(request: HttpRequest) -> HttpResponse:
     agent = _agent_of(request.user)
-    return render(request, "handoff/report.html", {"user": request.user, "agent": _agent_summary(agent)})
+    return render(
+        request, "handoff/report.html", {"user": request.user, "agent": _agent_summary(agent)}
+    )
 
 
 @require_GET
@@ -76,8 +80,12 @@ def agents(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "agents": [
-                {"id": a.pk, "name": a.display_name, "online": a.is_online,
-                 "skills": [s.name for s in a.skills.all()]}
+                {
+                    "id": a.pk,
+                    "name": a.display_name,
+                    "online": a.is_online,
+                    "skills": [s.name for s in a.skills.all()],
+                }
                 for a in Agent.objects.prefetch_related("skills").order_by("display_name")
             ],
             "skills": list(Skill.objects.order_by("name").values_list("name", flat=True)),
@@ -88,7 +96,11 @@ def agents(request: HttpRequest) -> JsonResponse:
 @require_GET
 @agents_only_api
 def packet(request: HttpRequest, handoff_id: int) -> JsonResponse:
-    handoff = Handoff.objects.filter(pk=handoff_id).select_related("conversation", "skill", "assigned_to").first()
+    handoff = (
+        Handoff.objects.filter(pk=handoff_id)
+        .select_related("conversation", "skill", "assigned_to")
+        .first()
+    )
     if handoff is None or not may_see(_agent_of(request.user), handoff):
         return JsonResponse({"error": "not_found"}, status=404)
     return JsonResponse({"packet": handoff_packet(handoff)})

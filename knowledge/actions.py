@@ -43,7 +43,15 @@ def create_node(data: dict, user=None) -> Node:
         version = lock_graph()
         record = _checked_node(data, is_new=True)
         node = Node.objects.create(**node_fields(record))
-        _log(version, user, Change.Action.CREATE, Change.Subject.NODE, node.key, None, node.snapshot())
+        _log(
+            version,
+            user,
+            Change.Action.CREATE,
+            Change.Subject.NODE,
+            node.key,
+            None,
+            node.snapshot(),
+        )
         return node
 
 
@@ -203,8 +211,8 @@ def _refuse_breaking_quotes(key: str, removed_attributes: set[str] | None) -> No
     if removed_attributes == set():
         return
     problems = []
-    for other, answers in Node.objects.exclude(key=key).exclude(answers=[]).values_list(
-        "key", "answers"
+    for other, answers in (
+        Node.objects.exclude(key=key).exclude(answers=[]).values_list("key", "answers")
     ):
         for quoted_key, name in {pair for answer in answers for pair in placeholders(answer)}:
             if quoted_key == key and (removed_attributes is None or name in removed_attributes):
@@ -230,9 +238,12 @@ def _create_relation(data: dict) -> Relation:
         for place, key in (("source", source_key), ("target", target_key))
         if key not in nodes
     ]
-    if not problems and Relation.objects.filter(
-        source=nodes[source_key], type=type_, target=nodes[target_key]
-    ).exists():
+    if (
+        not problems
+        and Relation.objects.filter(
+            source=nodes[source_key], type=type_, target=nodes[target_key]
+        ).exists()
+    ):
         problems.append(Problem("type", f"{source_key} -{type_}-> {target_key} already exists"))
     if problems:
         raise InvalidKnowledge(problems)
@@ -277,7 +288,9 @@ def _revert_node(change: Change) -> tuple[dict | None, dict | None]:
 
 def _restore_relation(snapshot: dict) -> None:
     ends = dict(
-        Node.objects.filter(key__in=[snapshot["source"], snapshot["target"]]).values_list("key", "pk")
+        Node.objects.filter(key__in=[snapshot["source"], snapshot["target"]]).values_list(
+            "key", "pk"
+        )
     )
     if len(ends) == 2:
         Relation.objects.get_or_create(
@@ -297,7 +310,9 @@ def _revert_relation(change: Change) -> tuple[dict | None, dict | None]:
     )
     current = relation.snapshot() if relation else None
     if current != change.after:
-        raise Conflict(f"{change.target} has changed since this change; revert the later ones first")
+        raise Conflict(
+            f"{change.target} has changed since this change; revert the later ones first"
+        )
     if change.before is None:
         relation.delete()
         return current, None
@@ -337,7 +352,13 @@ def _log_relation(version, user, action, before: dict | None, after: dict | None
     ends = before or after
     target = f"{ends['source']} -{ends['type']}-> {ends['target']}"
     return _log(
-        version, user, action, Change.Subject.RELATION, target, before, after,
+        version,
+        user,
+        action,
+        Change.Subject.RELATION,
+        target,
+        before,
+        after,
         concerns=[ends["source"], ends["target"]],
     )
 

@@ -74,7 +74,7 @@ def nodes(request: HttpRequest) -> JsonResponse:
 
 
 def search_nodes(query) -> list[dict]:
-    """Return the nodes whose key, label or aliases contain the text, names starting with it first."""
+    """Return nodes whose key, label or aliases contain the text; names starting with it first."""
     text = query.get("q", "").strip()
     limit = min(_int(query.get("limit"), 20), SEARCH_LIMIT)
     found = Node.objects.all()
@@ -118,11 +118,15 @@ def node(request: HttpRequest, key: str) -> HttpResponse:
             "node": actions.node_as_dict(stored),
             "outgoing": [
                 {**_relation_summary(relation), "target": _node_summary(relation.target)}
-                for relation in stored.outgoing.select_related("target").order_by("type", "target__key")
+                for relation in stored.outgoing.select_related("target").order_by(
+                    "type", "target__key"
+                )
             ],
             "incoming": [
                 {**_relation_summary(relation), "source": _node_summary(relation.source)}
-                for relation in stored.incoming.select_related("source").order_by("type", "source__key")
+                for relation in stored.incoming.select_related("source").order_by(
+                    "type", "source__key"
+                )
             ],
         }
     )

@@ -1,4 +1,4 @@
-"""The knowledge graph as a `networkx.MultiDiGraph`, and every query the bot and the editor ask of it.
+"""The knowledge graph as a `networkx.MultiDiGraph`, and every query the bot and editor ask of it.
 
 Plain Python: no Django. A builder (`knowledge.loading`) turns the tables into records; this module
 turns records into a graph and answers queries. Every result carries its provenance: the keys of
@@ -344,7 +344,9 @@ class KnowledgeGraph:
         if direction not in ("out", "in", "both"):
             raise ValueError(f"direction must be out, in or both, not {direction!r}")
         items = tuple(
-            Neighbour(relation, self.node(relation.target if relation.source == key else relation.source))
+            Neighbour(
+                relation, self.node(relation.target if relation.source == key else relation.source)
+            )
             for relation in relations
             if relation_type is None or relation.type == relation_type
         )
@@ -515,5 +517,5 @@ class KnowledgeGraph:
         succ, records = self._succ, self._relations
         return tuple(
             records[min([*succ[first].get(second, ()), *succ[second].get(first, ())])]
-            for first, second in zip(chain, chain[1:])
+            for first, second in zip(chain, chain[1:], strict=False)
         )

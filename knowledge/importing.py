@@ -65,7 +65,9 @@ def import_document(
         if dry_run:
             transaction.set_rollback(True)
             return summary
-        _write(nodes, relations, existing_nodes, existing_relations, replace, version, user, progress)
+        _write(
+            nodes, relations, existing_nodes, existing_relations, replace, version, user, progress
+        )
         return summary
 
 
@@ -101,7 +103,10 @@ def _checked(
         triple = (source, type_, target)
         if triple in relations:
             problems.append(
-                Problem(location, f"{source} -{type_}-> {target} is also at {relation_locations[triple]}")
+                Problem(
+                    location,
+                    f"{source} -{type_}-> {target} is also at {relation_locations[triple]}",
+                )
             )
         relations[triple] = attributes
         relation_locations[triple] = location
@@ -121,14 +126,18 @@ def _checked(
 def _plan(nodes, relations, existing_nodes, existing_relations, replace) -> ImportSummary:
     summary = ImportSummary()
     for key, node in nodes.items():
-        state = "created" if key not in existing_nodes else (
-            "unchanged" if existing_nodes[key] == node else "updated"
+        state = (
+            "created"
+            if key not in existing_nodes
+            else ("unchanged" if existing_nodes[key] == node else "updated")
         )
         summary.nodes[state] += 1
     for triple, attributes in relations.items():
         old = existing_relations.get(triple)
-        state = "created" if old is None else (
-            "unchanged" if old.attributes == attributes else "updated"
+        state = (
+            "created"
+            if old is None
+            else ("unchanged" if old.attributes == attributes else "updated")
         )
         summary.relations[state] += 1
     if replace:
@@ -155,7 +164,9 @@ def _write(nodes, relations, existing_nodes, existing_relations, replace, versio
         Node.objects.bulk_create([Node(**actions.node_fields(node)) for node in batch])
         for node in batch:
             log(Change.Subject.NODE, None, _node_dict(node))
-    changed = [node for key, node in nodes.items() if key in existing_nodes and existing_nodes[key] != node]
+    changed = [
+        node for key, node in nodes.items() if key in existing_nodes and existing_nodes[key] != node
+    ]
     for batch in progress(_batches(changed), "Updating nodes", _batch_count(changed)):
         _update_nodes(batch)
         for node in batch:
@@ -231,7 +242,10 @@ def _change_maker(version, user, changes: list[Change]):
 
 
 def _node_dict(node: NodeRecord) -> dict:
-    return actions.node_fields(node) | {"aliases": list(node.aliases), "answers": list(node.answers)}
+    return actions.node_fields(node) | {
+        "aliases": list(node.aliases),
+        "answers": list(node.answers),
+    }
 
 
 def _relation_dict(relation) -> dict:

@@ -54,7 +54,11 @@ def format_of(path: Path) -> str:
     if path.suffix.lower() in (".json", ".graphml"):
         return path.suffix.lower().lstrip(".")
     raise InvalidKnowledge(
-        [Problem(str(path), "use a .json or .graphml file, or a directory of nodes.csv and edges.csv")]
+        [
+            Problem(
+                str(path), "use a .json or .graphml file, or a directory of nodes.csv and edges.csv"
+            )
+        ]
     )
 
 
@@ -84,7 +88,9 @@ def read_json(path: Path) -> GraphDocument:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
-        raise InvalidKnowledge([Problem(path.name, f"is not UTF-8 text ({error.reason})")]) from None
+        raise InvalidKnowledge(
+            [Problem(path.name, f"is not UTF-8 text ({error.reason})")]
+        ) from None
     except json.JSONDecodeError as error:
         raise InvalidKnowledge(
             [Problem(f"{path.name} line {error.lineno}", f"not valid JSON: {error.msg}")]
@@ -115,7 +121,12 @@ def document_from_json(data: object) -> GraphDocument:
 def read_graphml(path: Path) -> GraphDocument:
     try:
         graph = networkx.read_graphml(path, force_multigraph=True)
-    except (xml.etree.ElementTree.ParseError, networkx.NetworkXError, ValueError, KeyError) as error:
+    except (
+        xml.etree.ElementTree.ParseError,
+        networkx.NetworkXError,
+        ValueError,
+        KeyError,
+    ) as error:
         raise InvalidKnowledge([Problem(path.name, f"not readable GraphML: {error}")]) from None
     document = GraphDocument()
     for key, data in graph.nodes(data=True):
@@ -154,7 +165,9 @@ def write_graphml(path: Path, nodes: list[dict], links: list[dict]) -> None:
 
 def read_csv_directory(path: Path) -> GraphDocument:
     nodes_file, edges_file = path / "nodes.csv", path / "edges.csv"
-    missing = [Problem(str(file), "is missing") for file in (nodes_file, edges_file) if not file.is_file()]
+    missing = [
+        Problem(str(file), "is missing") for file in (nodes_file, edges_file) if not file.is_file()
+    ]
     if missing:
         raise InvalidKnowledge(missing)
     document = GraphDocument()
@@ -196,23 +209,33 @@ def _csv_rows(file: Path, columns: list[str]) -> Iterable[tuple[str, dict]]:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InvalidKnowledge([Problem(file.name, f"is not UTF-8 text ({error.reason})")]) from None
+        raise InvalidKnowledge(
+            [Problem(file.name, f"is not UTF-8 text ({error.reason})")]
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header != columns:
         raise InvalidKnowledge(
-            [Problem(f"{file.name} line 1", f"the header must be {','.join(columns)}, not {header}")]
+            [
+                Problem(
+                    f"{file.name} line 1", f"the header must be {','.join(columns)}, not {header}"
+                )
+            ]
         )
     rows = []
     try:
         for row in reader:
             location = f"{file.name} line {reader.line_num}"
             if len(row) != len(columns):
-                rows.append((location, {"__problem__": f"has {len(row)} columns, not {len(columns)}"}))
+                rows.append(
+                    (location, {"__problem__": f"has {len(row)} columns, not {len(columns)}"})
+                )
             else:
                 rows.append((location, dict(zip(columns, row, strict=True))))
     except csv.Error as error:
-        raise InvalidKnowledge([Problem(f"{file.name} line {reader.line_num}", str(error))]) from None
+        raise InvalidKnowledge(
+            [Problem(f"{file.name} line {reader.line_num}", str(error))]
+        ) from None
     return rows
 
 

@@ -59,7 +59,11 @@ def _facts(graph: KnowledgeGraph, key: str) -> dict:
     return {
         "node": _summary(graph, key),
         "statements": [
-            {**fact.as_dict(), "subject_label": label(fact.subject), "value_label": label(fact.value)}
+            {
+                **fact.as_dict(),
+                "subject_label": label(fact.subject),
+                "value_label": label(fact.value),
+            }
             for fact in facts.statements
         ],
         "provenance": facts.provenance.as_dict(),

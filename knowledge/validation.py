@@ -60,14 +60,19 @@ def check_node(data: object, location: str = "") -> tuple[NodeRecord | None, lis
     if not isinstance(data, Mapping):
         return None, [Problem(location, "must be an object")]
     problems = [
-        Problem(at(location, name), "is not a node field") for name in sorted(data.keys() - NODE_FIELDS)
+        Problem(at(location, name), "is not a node field")
+        for name in sorted(data.keys() - NODE_FIELDS)
     ]
     problems += check_key(data.get("key"), at(location, "key"))
     problems += check_identifier(data.get("type"), at(location, "type"), MAX_TYPE)
     problems += check_text(data.get("label"), at(location, "label"), MAX_LABEL)
-    problems += check_text_list(data.get("aliases", []), at(location, "aliases"), MAX_ALIASES, MAX_ALIAS)
+    problems += check_text_list(
+        data.get("aliases", []), at(location, "aliases"), MAX_ALIASES, MAX_ALIAS
+    )
     problems += check_attributes(data.get("attributes", {}), at(location, "attributes"))
-    problems += check_text_list(data.get("answers", []), at(location, "answers"), MAX_ANSWERS, MAX_ANSWER)
+    problems += check_text_list(
+        data.get("answers", []), at(location, "answers"), MAX_ANSWERS, MAX_ANSWER
+    )
     if problems:
         return None, problems
     aliases = tuple(alias.strip() for alias in data.get("aliases", []))

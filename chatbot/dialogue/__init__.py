@@ -1,1 +1,1 @@
-"""Dialogue management: the state, the tracker that updates it, flows, and the policy that answers."""
+"""Dialogue management: the state, the tracker that updates it, flows, and the policy."""

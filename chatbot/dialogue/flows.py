@@ -1,4 +1,4 @@
-"""Declarative multi-step tasks (flows), read from `flows.yaml`: slots to fill, a confirmation, an end."""
+"""Declarative multi-step tasks (flows) from `flows.yaml`: slots, a confirmation, an end."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class FlowDefinitionError(ValueError):
 
 
 def read_flows(path: Path = FLOWS_FILE) -> dict[str, Flow]:
-    """Return the flows a YAML file defines, by name; raise FlowDefinitionError saying what is wrong."""
+    """Return a YAML file's flows by name; raise FlowDefinitionError saying what is wrong."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise FlowDefinitionError(f"{path.name}: expected a mapping of flow names to flows")
@@ -68,10 +68,14 @@ def _flow(name: str, spec: object, file_name: str) -> Flow:
     missing = {"title", "starts_on", "steps", "done", "cancelled"} - spec.keys()
     if missing:
         raise FlowDefinitionError(f"{where} lacks {', '.join(sorted(missing))}")
-    steps = tuple(_step(item, f"{where}, step {index + 1}") for index, item in enumerate(spec["steps"]))
+    steps = tuple(
+        _step(item, f"{where}, step {index + 1}") for index, item in enumerate(spec["steps"])
+    )
     if not steps or not steps[-1].is_confirmation:
         raise FlowDefinitionError(f"{where} must end with a confirm step")
-    return Flow(name, spec["title"], tuple(spec["starts_on"]), steps, spec["done"], spec["cancelled"])
+    return Flow(
+        name, spec["title"], tuple(spec["starts_on"]), steps, spec["done"], spec["cancelled"]
+    )
 
 
 def _step(item: object, where: str) -> Step:

@@ -26,13 +26,17 @@ CLARIFY_FLOOR = 0.25
 CLARIFY_MASS = 0.65
 # The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
 RESUME_FLOOR = 0.05
-YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I)
+YES = re.compile(
+    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I
+)
 NO = re.compile(r"^\s*(no|nope|nah|not that|wrong|wait)\b", re.I)
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t bother|abort)\b", re.I)
 GREETINGS = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|hiya)\b[\s!.,]*$", re.I)
 THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers|great,? thanks)\b[\w\s!.,]*$", re.I)
 GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that'?s all)\b[\w\s!.,]*$", re.I)
-BACK_TO = re.compile(r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I)
+BACK_TO = re.compile(
+    r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I
+)
 BARE_CARD_ENDING = re.compile(r"^\D*(\d{4})\D*$")
 # How a relation reads in a sentence; others read as their type's words.
 RELATION_VERBS = {
@@ -119,15 +123,23 @@ def _decide(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | Non
 
 
 def answer_intent(
-    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None, intent: str, kind: str = "answer"
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    intent: str,
+    kind: str = "answer",
 ) -> Decision:
     """Answer an intent from its topic, about the thing referred to if there is one."""
     state.enter_topic(intent, graph.topic_for_intent(intent) if graph else None)
     grounded = answer_for_intent(graph, intent) if graph else None
     if grounded is None:
-        return Decision(kind="understood", intent=intent, replies=[
-            PlannedReply("understood", say.UNDERSTOOD.format(topic=topic_label(graph, intent)))
-        ])
+        return Decision(
+            kind="understood",
+            intent=intent,
+            replies=[
+                PlannedReply("understood", say.UNDERSTOOD.format(topic=topic_label(graph, intent)))
+            ],
+        )
     sources = list(grounded.provenance.nodes)
     text = grounded.text
     # Only what the visitor pointed back at ("that card") is named; things the question names
@@ -140,7 +152,9 @@ def answer_intent(
     return Decision(kind=kind, intent=intent, replies=[PlannedReply(kind, text, sources, facts)])
 
 
-def answer_follow_up(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
+def answer_follow_up(
+    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
+) -> Decision:
     """Answer "and for France?": the current topic, with what the graph says about the new thing."""
     intent = state.active_intent
     decision = answer_intent(state, turn, graph, intent, kind="follow_up")
@@ -151,16 +165,24 @@ def answer_follow_up(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGr
     details = [detail for detail in details if detail]
     if details:
         reply.text = " ".join(text for text, _ in details) + " " + reply.text
-        reply.sources = list(dict.fromkeys([*reply.sources, *(key for _, keys in details for key in keys)]))
+        reply.sources = list(
+            dict.fromkeys([*reply.sources, *(key for _, keys in details for key in keys)])
+        )
     return decision
 
 
-def return_to_topic(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
+def return_to_topic(
+    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
+) -> Decision:
     """Go back to an earlier topic: the one the classifier believes in most, else the one before."""
     belief = {item["intent"]: item["confidence"] for item in turn.ranking}
     earlier_topics = state.topics[:-1]
     candidates = [item for item in earlier_topics if belief.get(item["intent"], 0) >= RESUME_FLOOR]
-    earlier = max(candidates, key=lambda item: belief[item["intent"]]) if candidates else earlier_topics[-1]
+    earlier = (
+        max(candidates, key=lambda item: belief[item["intent"]])
+        if candidates
+        else earlier_topics[-1]
+    )
     decision = answer_intent(state, turn, graph, earlier["intent"], kind="resumed_topic")
     reply = decision.replies[0]
     reply.text = say.BACK_TO_TOPIC.format(label=topic_label(graph, earlier["intent"])) + reply.text
@@ -181,8 +203,10 @@ def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
     """Answer what was not understood: never silence."""
     if turn.status == "ok":
         text = say.OUT_OF_SCOPE if state.low_confidence_streak >= 2 else say.UNSURE
-        return Decision(kind="out_of_scope" if state.low_confidence_streak >= 2 else "unsure",
-                        replies=[PlannedReply("unsure", text)])
+        return Decision(
+            kind="out_of_scope" if state.low_confidence_streak >= 2 else "unsure",
+            replies=[PlannedReply("unsure", text)],
+        )
     if turn.status in ("timeout", "unknown_message"):
         return Decision(kind="not_caught", replies=[PlannedReply("not_caught", say.NOT_CAUGHT)])
     text = say.GREETING if state.turn_count == 1 else say.ACKNOWLEDGEMENT
@@ -212,7 +236,9 @@ def continue_flow(state: DialogueState, turn: TrackedTurn, graph) -> Decision:
     if values:
         is_correction = any(name in state.flow["slots"] for name in values)
         _fill(state, flow, values)
-        decision = _ask_current_step(state, flow, graph, kind="flow_corrected" if is_correction else "flow_slot")
+        decision = _ask_current_step(
+            state, flow, graph, kind="flow_corrected" if is_correction else "flow_slot"
+        )
         if is_correction:
             name, slot = next(iter(values.items()))
             prefix = say.CORRECTED.format(value=render("{" + name + "}", {name: slot}, graph)[0])
@@ -260,7 +286,9 @@ def _finish(state: DialogueState, flow: Flow, graph, outcome: str) -> Decision:
     return Decision(kind=f"flow_{outcome}", replies=replies)
 
 
-def _ask_current_step(state: DialogueState, flow: Flow, graph, kind: str, intent: str | None = None) -> Decision:
+def _ask_current_step(
+    state: DialogueState, flow: Flow, graph, kind: str, intent: str | None = None
+) -> Decision:
     filled = state.flow["slots"]
     state.flow["step"] = next(
         (index for index, step in enumerate(flow.steps) if step.slot and step.slot not in filled),
@@ -270,7 +298,9 @@ def _ask_current_step(state: DialogueState, flow: Flow, graph, kind: str, intent
     return Decision(kind=kind, intent=intent, replies=[PlannedReply("flow", text, sources)])
 
 
-def _values_for(flow: Flow, turn: TrackedTurn, state: DialogueState, expecting: str | None = None) -> dict:
+def _values_for(
+    flow: Flow, turn: TrackedTurn, state: DialogueState, expecting: str | None = None
+) -> dict:
     """Return the flow's slot values this message gives, "the other card" included."""
     values = {
         name: {"value": value, "text": text, "turn": state.turn_count}
@@ -281,7 +311,11 @@ def _values_for(flow: Flow, turn: TrackedTurn, state: DialogueState, expecting: 
         name, value = turn.other_value
         values[name] = {"value": value, "text": str(value), "turn": state.turn_count}
     # A bare "1234" (or "actually it's 3333") while blocking a card is the card's ending.
-    if "card" in flow.slot_names and "card" not in values and (bare := BARE_CARD_ENDING.match(turn.text)):
+    if (
+        "card" in flow.slot_names
+        and "card" not in values
+        and (bare := BARE_CARD_ENDING.match(turn.text))
+    ):
         values["card"] = {"value": bare.group(1), "text": bare.group(1), "turn": state.turn_count}
     return values
 
@@ -350,7 +384,9 @@ def _first_mentioned(turn: TrackedTurn, graph: KnowledgeGraph | None) -> dict | 
     return None
 
 
-def _relation_sentence(graph: KnowledgeGraph, topic: str | None, key: str) -> tuple[str, list[str]] | None:
+def _relation_sentence(
+    graph: KnowledgeGraph, topic: str | None, key: str
+) -> tuple[str, list[str]] | None:
     """Say how a newly named thing relates to the topic's subjects, from the graph's relations."""
     if topic is None or topic not in graph:
         return None

@@ -68,7 +68,11 @@ def slot_text(name: str, slot: dict | None, graph: KnowledgeGraph | None) -> str
     value = slot.get("value")
     if isinstance(value, dict) and "amount" in value:
         sign = CURRENCY_SIGNS.get(value.get("currency", ""))
-        return f"{sign}{value['amount']}" if sign else f"{value['amount']} {value.get('currency', '')}".strip()
+        return (
+            f"{sign}{value['amount']}"
+            if sign
+            else f"{value['amount']} {value.get('currency', '')}".strip()
+        )
     if isinstance(value, dict) and "date" in value:
         try:
             day = datetime.date.fromisoformat(value["date"])
@@ -94,7 +98,10 @@ def fact_sentences(graph: KnowledgeGraph, key: str, limit: int = 12) -> list[str
     """Return a node's facts as short plain statements (for a language model's prompt)."""
     facts = graph.facts(key)
     node = facts.node
-    lines = [f"{node.label}: {name.replace('_', ' ')} = {spoken(value)}" for name, value in node.attributes.items()]
+    lines = [
+        f"{node.label}: {name.replace('_', ' ')} = {spoken(value)}"
+        for name, value in node.attributes.items()
+    ]
     for fact in facts.statements:
         if fact.relation_id is not None:
             subject = graph.node(fact.subject).label

@@ -49,7 +49,9 @@ class DialogueState:
     def from_dict(cls, data: dict | None) -> DialogueState:
         """Return the state stored as a dict; unknown keys (older versions) are ignored."""
         names = {item.name for item in fields(cls)}
-        return cls(**{name: copy.deepcopy(value) for name, value in (data or {}).items() if name in names})
+        return cls(
+            **{name: copy.deepcopy(value) for name, value in (data or {}).items() if name in names}
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,7 +93,10 @@ def state_diff(before: dict, after: dict) -> dict:
         if name == "slots":
             for slot in (old or {}).keys() | (new or {}).keys():
                 if (old or {}).get(slot) != (new or {}).get(slot):
-                    diff[f"slots.{slot}"] = {"before": (old or {}).get(slot), "after": (new or {}).get(slot)}
+                    diff[f"slots.{slot}"] = {
+                        "before": (old or {}).get(slot),
+                        "after": (new or {}).get(slot),
+                    }
         else:
             diff[name] = {"before": old, "after": new}
     return dict(sorted(diff.items()))

@@ -28,8 +28,12 @@ SLOT_OF_ENTITY = {
 PRONOUN = re.compile(r"\b(it|its|that|this|that one|this one|them|those)\b", re.IGNORECASE)
 DEMONSTRATIVE_NOUN = re.compile(r"\b(?:that|this|the same|my)\s+([a-z]+)\b", re.IGNORECASE)
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
-ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|last)\b(?:\s+(?:one|option))?", re.IGNORECASE)
-FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|and what about|same for|and for|and in)\b", re.IGNORECASE)
+ORDINAL = re.compile(
+    r"\b(first|1st|second|2nd|third|3rd|last)\b(?:\s+(?:one|option))?", re.IGNORECASE
+)
+FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|and what about|same for|and for|and in)\b", re.IGNORECASE
+)
 OTHER = re.compile(r"\b(?:the other|another)\s+([a-z]+)\b", re.IGNORECASE)
 NEGATIVE_WORDS = re.compile(
     r"\b(useless|ridiculous|terrible|awful|annoy\w*|angry|furious|frustrat\w*|stupid|waste|"
@@ -103,7 +107,9 @@ def _read_entities(
 def _read_linked(state: DialogueState, turn: TrackedTurn, entity: dict, graph) -> None:
     value = entity.get("value") or {}
     if entity.get("type") == "ambiguous":
-        turn.ambiguous.append({"text": entity.get("text"), "candidates": value.get("candidates", [])})
+        turn.ambiguous.append(
+            {"text": entity.get("text"), "candidates": value.get("candidates", [])}
+        )
         return
     key = value.get("node")
     if graph is None or key not in graph:
@@ -131,7 +137,9 @@ def _named_within(graph: KnowledgeGraph, key: str, text: str) -> list:
 
 
 def _contains(words: tuple, part: tuple) -> bool:
-    return any(words[index : index + len(part)] == part for index in range(len(words) - len(part) + 1))
+    return any(
+        words[index : index + len(part)] == part for index in range(len(words) - len(part) + 1)
+    )
 
 
 def _focus_country(state: DialogueState, turn: TrackedTurn, code: object, graph) -> None:
@@ -143,7 +151,7 @@ def _focus_country(state: DialogueState, turn: TrackedTurn, code: object, graph)
         state.bring_into_focus(key, node.label, node.type)
 
 
-_country_codes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_country_codes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _countries_by_code(graph) -> dict[str, str]:
@@ -188,13 +196,19 @@ def _resolve_references(state: DialogueState, turn: TrackedTurn) -> None:
 
 
 def _inside_a_mention(turn: TrackedTurn, start: int, end: int) -> bool:
-    return any(start < mention_end and mention_start < end for mention_start, mention_end in turn.spans)
+    return any(
+        start < mention_end and mention_start < end for mention_start, mention_end in turn.spans
+    )
 
 
 def _latest_focus_named(state: DialogueState, noun: str) -> dict | None:
     """Return the latest thing in focus the noun names, products first ("that card")."""
     stem = noun.rstrip("s")
-    named = [item for item in state.focus if stem and (stem in item["label"].lower() or stem == item["type"])]
+    named = [
+        item
+        for item in state.focus
+        if stem and (stem in item["label"].lower() or stem == item["type"])
+    ]
     products = [item for item in named if item["type"] == "product"]
     return (products or named or [None])[0]
 
@@ -230,7 +244,9 @@ def frustration_after(state: DialogueState, turn: TrackedTurn) -> float:
     signal += 0.35 * min(len(NEGATIVE_WORDS.findall(turn.text)), 2)
     signal += 0.3 if turn.is_repeat else 0.0
     letters = [character for character in turn.text if character.isalpha()]
-    signal += 0.2 if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters) else 0.0
+    signal += (
+        0.2 if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters) else 0.0
+    )
     signal += 0.15 if "!!" in turn.text or "??" in turn.text else 0.0
     signal += 0.2 if state.fallback_streak + state.low_confidence_streak >= 2 else 0.0
     return round(min(1.0, 0.6 * state.frustration + signal), 3)

@@ -14,8 +14,16 @@ from pathlib import Path
 import yaml
 
 EXPECTATIONS = {
-    "intent", "decision", "slots", "facts", "contains", "not_contains", "matches", "handoff",
-    "referent", "flow",
+    "intent",
+    "decision",
+    "slots",
+    "facts",
+    "contains",
+    "not_contains",
+    "matches",
+    "handoff",
+    "referent",
+    "flow",
 }
 
 
@@ -74,7 +82,13 @@ class TranscriptResult:
             "path": self.transcript.path,
             "passed": self.passed,
             "turns": [
-                {"turn": t.number, "visitor": t.visitor, "bot": t.bot, "passed": t.passed, "failures": t.failures}
+                {
+                    "turn": t.number,
+                    "visitor": t.visitor,
+                    "bot": t.bot,
+                    "passed": t.passed,
+                    "failures": t.failures,
+                }
                 for t in self.turns
             ],
         }
@@ -111,7 +125,9 @@ def read_transcript(file: Path) -> Transcript:
         if unknown:
             raise TranscriptError(f"{file}: turn {index}: unknown expectations {sorted(unknown)}")
         turns.append(TurnCheck(item["visitor"], expect))
-    return Transcript(str(data.get("name") or file.stem), str(file), turns, str(data.get("description", "")))
+    return Transcript(
+        str(data.get("name") or file.stem), str(file), turns, str(data.get("description", ""))
+    )
 
 
 def play(transcript: Transcript, player: Player) -> TranscriptResult:
@@ -119,7 +135,9 @@ def play(transcript: Transcript, player: Player) -> TranscriptResult:
     results = []
     for number, check in enumerate(transcript.turns, start=1):
         outcome = player(check.visitor)
-        results.append(TurnResult(number, check.visitor, outcome.text, failures_of(check.expect, outcome)))
+        results.append(
+            TurnResult(number, check.visitor, outcome.text, failures_of(check.expect, outcome))
+        )
     return TranscriptResult(transcript, results)
 
 
@@ -127,8 +145,14 @@ def failures_of(expect: dict, outcome: Outcome) -> list[str]:
     """Return how the bot's turn differs from what the transcript expects."""
     failures = []
     state, trace, text = outcome.state, outcome.trace, outcome.text
-    if "intent" in expect and expect["intent"] not in (trace.get("intent"), state.get("active_intent")):
-        failures.append(f"intent: expected {expect['intent']}, got {trace.get('intent') or state.get('active_intent')}")
+    if "intent" in expect and expect["intent"] not in (
+        trace.get("intent"),
+        state.get("active_intent"),
+    ):
+        failures.append(
+            f"intent: expected {expect['intent']}, "
+            f"got {trace.get('intent') or state.get('active_intent')}"
+        )
     if "decision" in expect and trace.get("decision") != expect["decision"]:
         failures.append(f"decision: expected {expect['decision']}, got {trace.get('decision')}")
     for name, value in (expect.get("slots") or {}).items():

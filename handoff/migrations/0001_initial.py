@@ -6,111 +6,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chatbot', '0003_conversation_owner'),
+        ("chatbot", "0003_conversation_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CannedReply',
+            name="CannedReply",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=80)),
-                ('text', models.TextField(max_length=2000)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=80)),
+                ("text", models.TextField(max_length=2000)),
             ],
             options={
-                'verbose_name_plural': 'canned replies',
-                'ordering': ['title'],
+                "verbose_name_plural": "canned replies",
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='Skill',
+            name="Skill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
-                ('intents', models.JSONField(blank=True, default=list, help_text='Intent names routed to this skill')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True)),
+                (
+                    "intents",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Intent names routed to this skill"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('display_name', models.CharField(help_text='The name visitors see', max_length=60)),
-                ('capacity', models.PositiveSmallIntegerField(default=3, help_text='Most conversations at once')),
-                ('is_online', models.BooleanField(default=False)),
-                ('idle_since', models.DateTimeField(blank=True, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agent', to=settings.AUTH_USER_MODEL)),
-                ('skills', models.ManyToManyField(blank=True, related_name='agents', to='handoff.skill')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "display_name",
+                    models.CharField(help_text="The name visitors see", max_length=60),
+                ),
+                (
+                    "capacity",
+                    models.PositiveSmallIntegerField(
+                        default=3, help_text="Most conversations at once"
+                    ),
+                ),
+                ("is_online", models.BooleanField(default=False)),
+                ("idle_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "skills",
+                    models.ManyToManyField(blank=True, related_name="agents", to="handoff.skill"),
+                ),
             ],
             options={
-                'permissions': [('use_console', 'Can take conversations in the agent console')],
+                "permissions": [("use_console", "Can take conversations in the agent console")],
             },
         ),
         migrations.CreateModel(
-            name='Handoff',
+            name="Handoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('waiting', 'Waiting'), ('assigned', 'Assigned'), ('returned', 'Returned'), ('closed', 'Closed'), ('cancelled', 'Cancelled'), ('unavailable', 'Unavailable')], default='waiting', max_length=16)),
-                ('reason', models.CharField(max_length=40)),
-                ('intent', models.CharField(blank=True, max_length=100)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('offer_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('offer_count', models.PositiveIntegerField(default=0)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('first_agent_reply_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('disposition', models.CharField(blank=True, max_length=40)),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='handoffs', to='handoff.agent')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='handoffs', to='chatbot.conversation')),
-                ('offered_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='offers', to='handoff.agent')),
-                ('passed_over', models.ManyToManyField(blank=True, related_name='passed_handoffs', to='handoff.agent')),
-                ('skill', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='handoff.skill')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("assigned", "Assigned"),
+                            ("returned", "Returned"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                            ("unavailable", "Unavailable"),
+                        ],
+                        default="waiting",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=40)),
+                ("intent", models.CharField(blank=True, max_length=100)),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                ("offer_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("offer_count", models.PositiveIntegerField(default=0)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("first_agent_reply_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("disposition", models.CharField(blank=True, max_length=40)),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="handoffs",
+                        to="handoff.agent",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="handoffs",
+                        to="chatbot.conversation",
+                    ),
+                ),
+                (
+                    "offered_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="offers",
+                        to="handoff.agent",
+                    ),
+                ),
+                (
+                    "passed_over",
+                    models.ManyToManyField(
+                        blank=True, related_name="passed_handoffs", to="handoff.agent"
+                    ),
+                ),
+                (
+                    "skill",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="handoff.skill",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['requested_at'],
+                "ordering": ["requested_at"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='handoff.agent')),
-                ('handoff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='handoff.handoff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.SET_NULL, to="handoff.agent"
+                    ),
+                ),
+                (
+                    "handoff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="handoff.handoff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.PositiveSmallIntegerField()),
-                ('was_human_handled', models.BooleanField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rating', to='chatbot.conversation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.PositiveSmallIntegerField()),
+                ("was_human_handled", models.BooleanField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rating",
+                        to="chatbot.conversation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(max_length=2000)),
-                ('contact', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('is_resolved', models.BooleanField(default=False)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tickets', to='chatbot.conversation')),
-                ('handoff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='handoff.handoff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField(max_length=2000)),
+                ("contact", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("is_resolved", models.BooleanField(default=False)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tickets",
+                        to="chatbot.conversation",
+                    ),
+                ),
+                (
+                    "handoff",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="handoff.handoff",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='handoff',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['waiting', 'assigned'])), fields=('conversation',), name='one_open_handoff_per_conversation'),
+            model_name="handoff",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["waiting", "assigned"])),
+                fields=("conversation",),
+                name="one_open_handoff_per_conversation",
+            ),
         ),
     ]

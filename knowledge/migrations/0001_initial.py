@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,61 +14,136 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='GraphVersion',
+            name="GraphVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, unique=True)),
-                ('type', models.CharField(db_index=True, max_length=50)),
-                ('label', models.CharField(max_length=200)),
-                ('aliases', models.JSONField(blank=True, default=list)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('answers', models.JSONField(blank=True, default=list)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100, unique=True)),
+                ("type", models.CharField(db_index=True, max_length=50)),
+                ("label", models.CharField(max_length=200)),
+                ("aliases", models.JSONField(blank=True, default=list)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("answers", models.JSONField(blank=True, default=list)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['key'],
-                'permissions': [('edit_knowledge', 'Can edit the knowledge graph')],
+                "ordering": ["key"],
+                "permissions": [("edit_knowledge", "Can edit the knowledge graph")],
             },
         ),
         migrations.CreateModel(
-            name='Change',
+            name="Change",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(choices=[('create', 'Create'), ('update', 'Update'), ('delete', 'Delete')], max_length=10)),
-                ('subject', models.CharField(choices=[('node', 'Node'), ('relation', 'Relation')], max_length=10)),
-                ('target', models.CharField(help_text="The node's key or the relation's ends", max_length=300)),
-                ('concerns', models.TextField(help_text='The keys of the nodes this change concerns')),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('graph_version', models.BigIntegerField()),
-                ('reverts', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reverted_by', to='knowledge.change')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("create", "Create"), ("update", "Update"), ("delete", "Delete")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(
+                        choices=[("node", "Node"), ("relation", "Relation")], max_length=10
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        help_text="The node's key or the relation's ends", max_length=300
+                    ),
+                ),
+                (
+                    "concerns",
+                    models.TextField(help_text="The keys of the nodes this change concerns"),
+                ),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("graph_version", models.BigIntegerField()),
+                (
+                    "reverts",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reverted_by",
+                        to="knowledge.change",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Relation',
+            name="Relation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(db_index=True, max_length=50)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outgoing', to='knowledge.node')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='incoming', to='knowledge.node')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type", models.CharField(db_index=True, max_length=50)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outgoing",
+                        to="knowledge.node",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="incoming",
+                        to="knowledge.node",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('source', 'type', 'target'), name='one_relation_per_source_type_target')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "type", "target"),
+                        name="one_relation_per_source_type_target",
+                    )
+                ],
             },
         ),
     ]

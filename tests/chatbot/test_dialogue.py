@@ -1,4 +1,4 @@
-"""The tracker and the policy on hand-made understandings: slots, references, flows, clarification."""
+"""The tracker and the policy on hand-made understandings: slots, references, flows."""
 
 import pytest
 
@@ -8,19 +8,61 @@ from chatbot.dialogue.state import DialogueState, state_diff
 from knowledge.graph import KnowledgeGraph, NodeRecord, RelationRecord
 
 NODES = [
-    NodeRecord("process:card_delivery", "process", "Card delivery", ("card shipping",), {"standard_days": 5}),
+    NodeRecord(
+        "process:card_delivery",
+        "process",
+        "Card delivery",
+        ("card shipping",),
+        {"standard_days": 5},
+    ),
     NodeRecord("product:virtual_card", "product", "Virtual card", ("online card",), {"fee": 0}),
-    NodeRecord("product:standard_card", "product", "Standard card", ("debit card",), {"scheme": "Mastercard"}),
+    NodeRecord(
+        "product:standard_card",
+        "product",
+        "Standard card",
+        ("debit card",),
+        {"scheme": "Mastercard"},
+    ),
     NodeRecord("country:fr", "country", "France", (), {"iso_code": "FR"}),
-    NodeRecord("country:us", "country", "United States", ("USA",), {"iso_code": "US", "kestrel_available": False}),
-    NodeRecord("topic:card_arrival", "topic", "Card arrival", (), {"intent": "card_arrival"},
-               ("Cards arrive within {process:card_delivery.standard_days} working days.",)),
-    NodeRecord("topic:country_support", "topic", "Supported countries", (), {"intent": "country_support"},
-               ("You can use Kestrel in the UK and the EEA.",)),
-    NodeRecord("topic:exchange_rate", "topic", "Exchange rates", (), {"intent": "exchange_rate"},
-               ("We use the live interbank rate.",)),
-    NodeRecord("topic:top_up_by_card", "topic", "Topping up by card", (), {"intent": "topping_up_by_card"},
-               ("Top up by card in the app under Add money.",)),
+    NodeRecord(
+        "country:us",
+        "country",
+        "United States",
+        ("USA",),
+        {"iso_code": "US", "kestrel_available": False},
+    ),
+    NodeRecord(
+        "topic:card_arrival",
+        "topic",
+        "Card arrival",
+        (),
+        {"intent": "card_arrival"},
+        ("Cards arrive within {process:card_delivery.standard_days} working days.",),
+    ),
+    NodeRecord(
+        "topic:country_support",
+        "topic",
+        "Supported countries",
+        (),
+        {"intent": "country_support"},
+        ("You can use Kestrel in the UK and the EEA.",),
+    ),
+    NodeRecord(
+        "topic:exchange_rate",
+        "topic",
+        "Exchange rates",
+        (),
+        {"intent": "exchange_rate"},
+        ("We use the live interbank rate.",),
+    ),
+    NodeRecord(
+        "topic:top_up_by_card",
+        "topic",
+        "Topping up by card",
+        (),
+        {"intent": "topping_up_by_card"},
+        ("Top up by card in the app under Add money.",),
+    ),
 ]
 RELATIONS = [
     RelationRecord(1, "topic:card_arrival", "concerns", "process:card_delivery"),
@@ -31,9 +73,18 @@ GRAPH = KnowledgeGraph(NODES, RELATIONS)
 
 
 def understood(intent, confidence=0.9, entities=(), ranking=None, low=False):
-    ranking = ranking or [{"intent": intent, "confidence": confidence}, {"intent": "other", "confidence": 0.02}]
-    return {"status": "ok", "intent": intent, "confidence": confidence, "is_low_confidence": low,
-            "ranking": ranking, "entities": list(entities)}
+    ranking = ranking or [
+        {"intent": intent, "confidence": confidence},
+        {"intent": "other", "confidence": 0.02},
+    ]
+    return {
+        "status": "ok",
+        "intent": intent,
+        "confidence": confidence,
+        "is_low_confidence": low,
+        "ranking": ranking,
+        "entities": list(entities),
+    }
 
 
 def linked(key, text):
@@ -62,7 +113,10 @@ def test_a_grounded_answer_cites_the_topic_and_the_facts_it_quotes():
     answer = chat.say("where is my card", understood("card_arrival"))
 
     assert answer == "Cards arrive within 5 working days."
-    assert [s["key"] for s in chat.last.replies[0].sources] == ["topic:card_arrival", "process:card_delivery"]
+    assert [s["key"] for s in chat.last.replies[0].sources] == [
+        "topic:card_arrival",
+        "process:card_delivery",
+    ]
     assert chat.last.trace["decision"] == "answer"
 
 
@@ -70,10 +124,15 @@ def test_a_slot_remembers_the_turn_that_set_it_and_the_diff_says_so():
     chat = Conversation()
     chat.say("hello")
 
-    chat.say("I lost my card ending 1234", understood("lost_or_stolen_card", entities=[card("1234")]))
+    chat.say(
+        "I lost my card ending 1234", understood("lost_or_stolen_card", entities=[card("1234")])
+    )
 
     assert chat.state["slots"]["card"] == {"value": "1234", "text": "1234", "turn": 2}
-    assert chat.last.diff["slots.card"] == {"before": None, "after": {"value": "1234", "text": "1234", "turn": 2}}
+    assert chat.last.diff["slots.card"] == {
+        "before": None,
+        "after": {"value": "1234", "text": "1234", "turn": 2},
+    }
 
 
 def test_the_block_card_flow_asks_confirms_and_finishes_with_graph_facts():
@@ -93,7 +152,10 @@ def test_the_block_card_flow_asks_confirms_and_finishes_with_graph_facts():
 
 def test_no_the_other_card_corrects_the_slot_with_the_card_given_earlier():
     chat = Conversation()
-    chat.say("my cards end 1111 and 2222", understood("card_arrival", 0.3, [card("1111"), card("2222")], low=True))
+    chat.say(
+        "my cards end 1111 and 2222",
+        understood("card_arrival", 0.3, [card("1111"), card("2222")], low=True),
+    )
     chat.say("I lost my card", understood("lost_or_stolen_card"))
     chat.say("the one ending 1111", understood("card_arrival", 0.3, [card("1111")], low=True))
 
@@ -129,7 +191,10 @@ def test_a_side_question_inside_a_flow_is_answered_and_the_flow_resumes():
 
 def test_two_close_intents_are_clarified_and_the_second_one_is_picked():
     chat = Conversation()
-    close = [{"intent": "card_arrival", "confidence": 0.45}, {"intent": "exchange_rate", "confidence": 0.40}]
+    close = [
+        {"intent": "card_arrival", "confidence": 0.45},
+        {"intent": "exchange_rate", "confidence": 0.40},
+    ]
 
     question = chat.say("card rate?", understood("card_arrival", 0.45, ranking=close))
     answer = chat.say("the second one", understood("card_arrival", 0.2, low=True))
@@ -141,7 +206,10 @@ def test_two_close_intents_are_clarified_and_the_second_one_is_picked():
 
 def test_it_refers_to_the_thing_in_focus_even_many_turns_later():
     chat = Conversation()
-    chat.say("I have an online card", understood("card_arrival", 0.3, [linked("product:virtual_card", "online card")], low=True))
+    chat.say(
+        "I have an online card",
+        understood("card_arrival", 0.3, [linked("product:virtual_card", "online card")], low=True),
+    )
     for _ in range(10):
         chat.say("what exchange rate do you use?", understood("exchange_rate"))
 
@@ -155,9 +223,15 @@ def test_and_for_france_follows_up_on_the_same_topic_with_the_graphs_relation():
     chat = Conversation()
     chat.say("where can I use my card?", understood("country_support"))
 
-    answer = chat.say("and for France?", understood("exchange_rate", 0.3, [linked("country:fr", "France")], low=True))
+    answer = chat.say(
+        "and for France?",
+        understood("exchange_rate", 0.3, [linked("country:fr", "France")], low=True),
+    )
 
-    assert answer == "The Standard card is available in France. You can use Kestrel in the UK and the EEA."
+    assert (
+        answer
+        == "The Standard card is available in France. You can use Kestrel in the UK and the EEA."
+    )
     assert chat.last.trace["decision"] == "follow_up"
 
 
@@ -183,7 +257,9 @@ def test_frustration_rises_with_angry_repeated_messages_and_fades():
 
 
 def test_the_state_survives_a_round_trip_through_json_and_ignores_unknown_fields():
-    state = DialogueState(turn_count=3, slots={"card": {"value": "1234", "text": "1234", "turn": 2}})
+    state = DialogueState(
+        turn_count=3, slots={"card": {"value": "1234", "text": "1234", "turn": 2}}
+    )
 
     again = DialogueState.from_dict({**state.as_dict(), "retired_field": 1})
 
@@ -193,7 +269,9 @@ def test_the_state_survives_a_round_trip_through_json_and_ignores_unknown_fields
 
 def test_a_flow_file_without_a_confirmation_is_refused(tmp_path):
     path = tmp_path / "flows.yaml"
-    path.write_text("broken:\n  title: t\n  starts_on: [x]\n  steps: [{slot: a, ask: b}]\n  done: d\n  cancelled: c\n")
+    path.write_text(
+        "broken:\n  title: t\n  starts_on: [x]\n  steps: [{slot: a, ask: b}]\n  done: d\n  cancelled: c\n"  # noqa: E501
+    )
 
     with pytest.raises(FlowDefinitionError, match="must end with a confirm step"):
         read_flows(path)

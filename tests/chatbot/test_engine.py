@@ -15,7 +15,12 @@ TOPIC = NodeRecord(
 
 
 def understood(intent: str, is_low_confidence: bool = False) -> dict:
-    return {"status": "ok", "intent": intent, "confidence": 0.9, "is_low_confidence": is_low_confidence}
+    return {
+        "status": "ok",
+        "intent": intent,
+        "confidence": 0.9,
+        "is_low_confidence": is_low_confidence,
+    }
 
 
 def text_of(result: engine.TurnResult) -> list[str]:

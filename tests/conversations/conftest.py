@@ -1,4 +1,4 @@
-"""The demo bank as the transcripts meet it: BANKING77's intent model and the demo knowledge graph."""
+"""The demo bank as the transcripts meet it: the BANKING77 model and the demo knowledge graph."""
 
 import io
 import tempfile

@@ -55,7 +55,9 @@ class SocketPlayer:
         turn = await database_sync_to_async(lambda: Turn.objects.order_by("-id").first())()
         return Outcome(
             texts=[event["text"] for event in replies],
-            sources=[s["key"] for event in replies for s in (event.get("data") or {}).get("sources", [])],
+            sources=[
+                s["key"] for event in replies for s in (event.get("data") or {}).get("sources", [])
+            ],
             state=turn.state,
             trace=turn.trace,
         )
@@ -122,7 +124,9 @@ def test_each_turns_state_changes_are_shown_in_the_admin(demo_bank, admin_client
     async_to_sync(converse)()
     conversation = Conversation.objects.get()
 
-    page = admin_client.get(f"/admin/chatbot/conversation/{conversation.pk}/change/").content.decode()
+    page = admin_client.get(
+        f"/admin/chatbot/conversation/{conversation.pk}/change/"
+    ).content.decode()
 
     assert "flow_corrected (" in page
     assert "slots.card: None → {&#x27;value&#x27;: &#x27;1111&#x27;" in page

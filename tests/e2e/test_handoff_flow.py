@@ -33,8 +33,12 @@ get_user_model().objects.create_user({PLAIN_USER[0]!r}, password={PLAIN_USER[1]!
 
 def manage(environment: dict, *arguments: str) -> None:
     result = subprocess.run(
-        [sys.executable, "manage.py", *arguments], cwd=REPO_ROOT, env=environment,
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "manage.py", *arguments],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if result.returncode != 0:
         pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
@@ -47,7 +51,9 @@ def desk_server() -> Iterator[str]:
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="handoff-e2e-") as temporary:
         directory = Path(temporary)
-        environment = server_environment(f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory)
+        environment = server_environment(
+            f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory
+        )
         migrate(environment)
         manage(environment, "shell", "-c", CREATE_USERS)
         with running_server(environment, port) as url:
@@ -66,7 +72,9 @@ def bot_and_agent_messages(page: Page, author: str):
     return page.locator(f'[data-testid="chat-message"][data-author="{author}"]')
 
 
-def test_escalation_to_an_agent_and_back_to_the_bot_loses_nothing(chromium_browser: Browser, desk_server):
+def test_escalation_to_an_agent_and_back_to_the_bot_loses_nothing(
+    chromium_browser: Browser, desk_server
+):
     agent_context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     visitor_context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
     agent_context.set_default_timeout(UI_TIMEOUT_MS)
@@ -77,13 +85,17 @@ def test_escalation_to_an_agent_and_back_to_the_bot_loses_nothing(chromium_brows
         expect(console).to_have_url(desk_server + "/console/")
         toggle = console.get_by_test_id("availability-toggle")
         toggle.click()
-        expect(console.get_by_test_id("connection-status")).not_to_have_text(re.compile("offline|disconnected", re.I))
+        expect(console.get_by_test_id("connection-status")).not_to_have_text(
+            re.compile("offline|disconnected", re.I)
+        )
 
         visitor = visitor_context.new_page()
         visitor.goto(desk_server + "/")
         visitor.get_by_test_id("chat-launcher").click()
         visitor.get_by_test_id("chat-handoff-request").click()
-        expect(visitor.get_by_test_id("chat-handoff-status")).to_contain_text("Connecting you to an agent")
+        expect(visitor.get_by_test_id("chat-handoff-status")).to_contain_text(
+            "Connecting you to an agent"
+        )
         visitor.get_by_test_id("chat-input").fill("My card was charged twice, please help")
         visitor.get_by_test_id("chat-send").click()
 
@@ -96,14 +108,18 @@ def test_escalation_to_an_agent_and_back_to_the_bot_loses_nothing(chromium_brows
 
         console.get_by_test_id("agent-input").fill("Hello, I'm Anna. I can see the double charge.")
         console.get_by_test_id("send").click()
-        expect(bot_and_agent_messages(visitor, "agent").last).to_have_text("Hello, I'm Anna. I can see the double charge.")
+        expect(bot_and_agent_messages(visitor, "agent").last).to_have_text(
+            "Hello, I'm Anna. I can see the double charge."
+        )
 
         visitor.get_by_test_id("chat-input").fill("Thank you, it was 24.99 at a coffee shop")
         visitor.get_by_test_id("chat-send").click()
         expect(chat).to_contain_text("Thank you, it was 24.99 at a coffee shop")
 
         console.get_by_test_id("hand-back").click()
-        expect(visitor.get_by_test_id("chat-handoff-status")).to_contain_text("back with the virtual assistant")
+        expect(visitor.get_by_test_id("chat-handoff-status")).to_contain_text(
+            "back with the virtual assistant"
+        )
         visitor.get_by_test_id("chat-input").fill("thanks")
         visitor.get_by_test_id("chat-send").click()
         expect(bot_and_agent_messages(visitor, "bot").last).to_have_text(
@@ -121,7 +137,9 @@ def test_escalation_to_an_agent_and_back_to_the_bot_loses_nothing(chromium_brows
         visitor_context.close()
 
 
-def test_the_console_refuses_visitors_and_users_without_the_agent_role(chromium_browser: Browser, desk_server):
+def test_the_console_refuses_visitors_and_users_without_the_agent_role(
+    chromium_browser: Browser, desk_server
+):
     context = chromium_browser.new_context()
     try:
         page = context.new_page()

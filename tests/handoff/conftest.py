@@ -18,11 +18,13 @@ def conversation(db):
 
 def new_agent(username: str, skills=("cards",), online=True, capacity=3) -> Agent:
     user = User.objects.create_user(username, password=f"{username}-password")
-    agent = make_agent(user, display_name=username.capitalize(), skills=list(skills), capacity=capacity)
+    agent = make_agent(
+        user, display_name=username.capitalize(), skills=list(skills), capacity=capacity
+    )
     if online:
         Agent.objects.filter(pk=agent.pk).update(is_online=True)
         agent.refresh_from_db()
-    agent.user  # loaded now, so async tests can read it
+    _ = agent.user  # loaded now, so async tests can read it
     return agent
 
 
@@ -46,8 +48,12 @@ def carl(db) -> Agent:
 
 @pytest.fixture
 def skills(db):
-    Skill.objects.update_or_create(name="cards", defaults={"intents": ["compromised_card", "lost_or_stolen_card"]})
-    Skill.objects.update_or_create(name="payments", defaults={"intents": ["card_payment_not_recognised"]})
+    Skill.objects.update_or_create(
+        name="cards", defaults={"intents": ["compromised_card", "lost_or_stolen_card"]}
+    )
+    Skill.objects.update_or_create(
+        name="payments", defaults={"intents": ["card_payment_not_recognised"]}
+    )
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from chatbot.models import Conversation, Event
 from handoff import actions
-from handoff.models import Handoff, Rating, Ticket
+from handoff.models import Handoff, Rating
 from tests.handoff.conftest import new_agent
 
 # Transactions really commit here: routing and notifications run after the commit.
@@ -29,7 +29,11 @@ def test_escalation_puts_the_conversation_in_the_queue_and_offers_it_to_an_able_
     assert (handoff.status, handoff.skill.name, handoff.offered_to) == ("waiting", "cards", anna)
     assert conversation.owner == "waiting"
     (event,) = events_of(conversation)
-    assert (event.author, event.data["status"], event.data["reason"]) == ("system", "waiting", "sensitive_intent")
+    assert (event.author, event.data["status"], event.data["reason"]) == (
+        "system",
+        "waiting",
+        "sensitive_intent",
+    )
 
 
 def test_asking_twice_returns_the_open_handoff(conversation, skills, anna):
@@ -49,7 +53,11 @@ def test_with_nobody_online_the_visitor_is_told_and_can_leave_a_message(conversa
     conversation.refresh_from_db()
     assert handoff.status == "unavailable" and conversation.owner == "bot"
     assert events_of(conversation)[0].data["why"] == "no_agent_online"
-    assert (ticket.text, ticket.contact, ticket.handoff) == ("Please call me back", "dora@example.org", handoff)
+    assert (ticket.text, ticket.contact, ticket.handoff) == (
+        "Please call me back",
+        "dora@example.org",
+        handoff,
+    )
 
 
 def test_outside_business_hours_the_visitor_is_told(conversation, anna, settings):
@@ -71,7 +79,9 @@ def test_of_two_agents_accepting_the_same_conversation_exactly_one_wins(conversa
     handoff.refresh_from_db()
     assert lost.value.code == "already_taken"
     assert handoff.assigned_to == ben
-    assert [event.text for event in events_of(conversation)][-1] == "Ben has joined the conversation."
+    assert [event.text for event in events_of(conversation)][
+        -1
+    ] == "Ben has joined the conversation."
 
 
 def test_an_agent_cannot_take_a_conversation_outside_their_skills(conversation, skills, anna, carl):
@@ -108,7 +118,9 @@ def test_an_offer_not_accepted_in_time_goes_to_the_next_agent(conversation, skil
     handoff.refresh_from_db()
     assert handoff.offered_to not in (None, first)
     assert list(handoff.passed_over.all()) == [first]
-    assert not actions.expire_offer(handoff.pk, handoff.offer_count - 1), "a stale expiry does nothing"
+    assert not actions.expire_offer(handoff.pk, handoff.offer_count - 1), (
+        "a stale expiry does nothing"
+    )
 
 
 def test_a_declined_offer_goes_to_the_next_agent(conversation, anna, ben):
@@ -150,7 +162,9 @@ def test_only_the_assigned_agent_may_write_hand_back_or_close(conversation, anna
     assert Event.objects.filter(conversation=conversation, author="agent").count() == 0
 
 
-def test_hand_back_returns_the_conversation_to_the_bot_which_knows_a_person_was_here(conversation, anna):
+def test_hand_back_returns_the_conversation_to_the_bot_which_knows_a_person_was_here(
+    conversation, anna
+):
     handoff = actions.request_handoff(conversation.pk, "requested")
     actions.accept(handoff.pk, anna)
 
@@ -175,7 +189,11 @@ def test_closing_records_the_disposition_and_the_visitor_rates_once(conversation
 
     conversation.refresh_from_db()
     handoff.refresh_from_db()
-    assert (conversation.owner, conversation.status, handoff.disposition) == ("closed", "closed", "resolved")
+    assert (conversation.owner, conversation.status, handoff.disposition) == (
+        "closed",
+        "closed",
+        "resolved",
+    )
     assert (Rating.objects.get().score, Rating.objects.get().was_human_handled) == (4, True)
 
 
@@ -202,7 +220,11 @@ def test_a_transfer_to_a_colleague_or_to_a_skills_queue(conversation, skills, an
     actions.transfer(handoff.pk, ben, skill="payments")
     handoff.refresh_from_db()
     conversation.refresh_from_db()
-    assert (handoff.status, handoff.skill.name, conversation.owner) == ("waiting", "payments", "waiting")
+    assert (handoff.status, handoff.skill.name, conversation.owner) == (
+        "waiting",
+        "payments",
+        "waiting",
+    )
     assert handoff.offered_to == carl
 
 
@@ -219,11 +241,17 @@ def test_the_report_counts_reasons_waits_satisfaction_and_containment(conversati
     assert report["handoff_rate_by_reason"] == [{"reason": "requested", "count": 1, "rate": 1.0}]
     assert report["handoff_rate_by_intent"][0]["intent"] == "card_arrival"
     assert len(report["wait_seconds"]) == 1 and report["containment_rate"] == 0.0
-    assert report["satisfaction"]["human"] == {"count": 1, "mean": 5.0, "distribution": [0, 0, 0, 0, 1]}
+    assert report["satisfaction"]["human"] == {
+        "count": 1,
+        "mean": 5.0,
+        "distribution": [0, 0, 0, 0, 1],
+    }
     assert report["recent"][0]["disposition"] == "resolved"
 
 
-def test_when_nobody_is_free_the_bots_own_triggers_do_not_repeat_it_but_a_request_does(conversation, db):
+def test_when_nobody_is_free_the_bots_own_triggers_do_not_repeat_it_but_a_request_does(
+    conversation, db
+):
     first = actions.request_handoff(conversation.pk, "low_confidence")
 
     again = actions.request_handoff(conversation.pk, "frustration")

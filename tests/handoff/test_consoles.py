@@ -47,7 +47,9 @@ async def test_a_visitor_and_an_agent_talk_both_ways_and_the_bot_takes_back_over
     await visitor.hello()
 
     await visitor.say("I want to talk to a human please")
-    waiting = await visitor_frames_until(visitor, lambda f: f["type"] == "handoff" and f["status"] == "waiting")
+    waiting = await visitor_frames_until(
+        visitor, lambda f: f["type"] == "handoff" and f["status"] == "waiting"
+    )
     offer = (await console.receive_until("offer"))[-1]
 
     assert waiting[-1]["position"] == 1
@@ -55,14 +57,30 @@ async def test_a_visitor_and_an_agent_talk_both_ways_and_the_bot_takes_back_over
 
     await console.send({"type": "accept", "handoff_id": offer["handoff_id"]})
     packet = (await console.receive_until("assigned"))[-1]["packet"]
-    joined = await visitor_frames_until(visitor, lambda f: f["type"] == "handoff" and f["status"] == "agent")
+    joined = await visitor_frames_until(
+        visitor, lambda f: f["type"] == "handoff" and f["status"] == "agent"
+    )
     assert joined[-1]["agent"] == {"name": "Anna"}
     assert packet["reason"] == "requested"
-    assert [e["text"] for e in packet["transcript"] if e["author"] == "visitor"] == ["I want to talk to a human please"]
+    assert [e["text"] for e in packet["transcript"] if e["author"] == "visitor"] == [
+        "I want to talk to a human please"
+    ]
 
-    await console.send({"type": "message", "handoff_id": offer["handoff_id"], "client_id": "a-1", "text": "Hi, I'm Anna. How can I help?"})
-    from_agent = await visitor_frames_until(visitor, lambda f: f["type"] == "event" and f["author"] == "agent")
-    assert (from_agent[-1]["text"], from_agent[-1]["data"]["agent_name"]) == ("Hi, I'm Anna. How can I help?", "Anna")
+    await console.send(
+        {
+            "type": "message",
+            "handoff_id": offer["handoff_id"],
+            "client_id": "a-1",
+            "text": "Hi, I'm Anna. How can I help?",
+        }
+    )
+    from_agent = await visitor_frames_until(
+        visitor, lambda f: f["type"] == "event" and f["author"] == "agent"
+    )
+    assert (from_agent[-1]["text"], from_agent[-1]["data"]["agent_name"]) == (
+        "Hi, I'm Anna. How can I help?",
+        "Anna",
+    )
 
     await visitor.say("My card was stolen yesterday")
     await visitor_frames_until(visitor, lambda f: f["type"] == "event" and f["author"] == "visitor")
@@ -70,7 +88,9 @@ async def test_a_visitor_and_an_agent_talk_both_ways_and_the_bot_takes_back_over
         console, lambda f: f["type"] == "event" and f["event"]["author"] == "visitor"
     )
     assert relayed[-1]["event"]["text"] == "My card was stolen yesterday"
-    assert await visitor.receive_nothing(), "the bot stays quiet while an agent has the conversation"
+    assert await visitor.receive_nothing(), (
+        "the bot stays quiet while an agent has the conversation"
+    )
 
     await console.send({"type": "hand_back", "handoff_id": offer["handoff_id"]})
     await visitor_frames_until(visitor, lambda f: f["type"] == "handoff" and f["status"] == "bot")
@@ -81,7 +101,9 @@ async def test_a_visitor_and_an_agent_talk_both_ways_and_the_bot_takes_back_over
         "You're welcome! Is there anything else I can help with?"
     ]
     authors = await database_sync_to_async(
-        lambda: list(Event.objects.filter(kind="message").order_by("seq").values_list("author", flat=True))
+        lambda: list(
+            Event.objects.filter(kind="message").order_by("seq").values_list("author", flat=True)
+        )
     )()
     assert authors == ["visitor", "bot", "agent", "visitor", "visitor", "bot"]
     await console.close()
@@ -111,7 +133,9 @@ async def test_the_console_socket_refuses_another_sites_origin():
 async def test_an_agent_sees_only_their_skills_queue_and_cannot_act_on_others_conversations():
     from handoff.models import Skill
 
-    await database_sync_to_async(Skill.objects.create)(name="payments", intents=["card_payment_not_recognised"])
+    await database_sync_to_async(Skill.objects.create)(
+        name="payments", intents=["card_payment_not_recognised"]
+    )
     carl = await database_sync_to_async(new_agent)("carl", skills=("cards",))
     await database_sync_to_async(new_agent)("paula", skills=("payments",))
     console = await agent_console(carl.user)

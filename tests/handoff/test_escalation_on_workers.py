@@ -1,4 +1,4 @@
-"""Escalation through a real Celery worker over Redis: routed, offered, and passed on when ignored."""
+"""Escalation through a real Celery worker over Redis: routed, offered, passed on when ignored."""
 
 import time
 
@@ -22,13 +22,20 @@ def wait_for(condition, what: str):
     pytest.fail(f"waited {WAIT_SECONDS} s for {what}")
 
 
-def test_an_ignored_offer_is_passed_to_the_next_agent_by_the_worker(requires_services, conversation, anna, ben):
+def test_an_ignored_offer_is_passed_to_the_next_agent_by_the_worker(
+    requires_services, conversation, anna, ben
+):
     handoff = actions.request_handoff(conversation.pk, "requested")
 
-    first = wait_for(lambda: Handoff.objects.get(pk=handoff.pk).offered_to, "the worker to offer it")
-    # Nobody accepts: the worker's expiry (HANDOFF_OFFER_SECONDS=3 there) offers it to the other agent.
+    first = wait_for(
+        lambda: Handoff.objects.get(pk=handoff.pk).offered_to, "the worker to offer it"
+    )
+    # Nobody accepts: the worker's expiry (HANDOFF_OFFER_SECONDS=3 there) offers it to the other.
     second = wait_for(
-        lambda: (h := Handoff.objects.get(pk=handoff.pk)).offered_to not in (None, first) and h.offered_to,
+        lambda: (
+            (h := Handoff.objects.get(pk=handoff.pk)).offered_to not in (None, first)
+            and h.offered_to
+        ),
         "the offer to move on",
     )
 
@@ -38,7 +45,9 @@ def test_an_ignored_offer_is_passed_to_the_next_agent_by_the_worker(requires_ser
     assert accepted.assigned_to == second
 
 
-def test_two_agents_accepting_at_the_same_moment_on_postgresql_one_wins(requires_services, conversation, anna, ben):
+def test_two_agents_accepting_at_the_same_moment_on_postgresql_one_wins(
+    requires_services, conversation, anna, ben
+):
     import threading
 
     from django.db import connection

@@ -84,14 +84,54 @@ SMALL_BANK = {
         },
     ],
     "links": [
-        {"source": "topic:card_arrival", "type": "concerns", "target": "process:card_delivery", "attributes": {}},
-        {"source": "topic:card_arrival", "type": "concerns", "target": "product:standard_card", "attributes": {}},
-        {"source": "process:card_delivery", "type": "delivers", "target": "product:standard_card", "attributes": {}},
-        {"source": "process:card_delivery", "type": "has_fee", "target": "fee:express_delivery", "attributes": {"option": "express"}},
-        {"source": "product:standard_card", "type": "available_in", "target": "country:gb", "attributes": {}},
-        {"source": "product:standard_card", "type": "available_in", "target": "country:fr", "attributes": {}},
-        {"source": "product:virtual_card", "type": "available_in", "target": "country:gb", "attributes": {}},
-        {"source": "topic:card_delivery_estimate", "type": "related_topic", "target": "topic:card_arrival", "attributes": {}},
+        {
+            "source": "topic:card_arrival",
+            "type": "concerns",
+            "target": "process:card_delivery",
+            "attributes": {},
+        },
+        {
+            "source": "topic:card_arrival",
+            "type": "concerns",
+            "target": "product:standard_card",
+            "attributes": {},
+        },
+        {
+            "source": "process:card_delivery",
+            "type": "delivers",
+            "target": "product:standard_card",
+            "attributes": {},
+        },
+        {
+            "source": "process:card_delivery",
+            "type": "has_fee",
+            "target": "fee:express_delivery",
+            "attributes": {"option": "express"},
+        },
+        {
+            "source": "product:standard_card",
+            "type": "available_in",
+            "target": "country:gb",
+            "attributes": {},
+        },
+        {
+            "source": "product:standard_card",
+            "type": "available_in",
+            "target": "country:fr",
+            "attributes": {},
+        },
+        {
+            "source": "product:virtual_card",
+            "type": "available_in",
+            "target": "country:gb",
+            "attributes": {},
+        },
+        {
+            "source": "topic:card_delivery_estimate",
+            "type": "related_topic",
+            "target": "topic:card_arrival",
+            "attributes": {},
+        },
     ],
 }
 

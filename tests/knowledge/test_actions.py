@@ -41,17 +41,50 @@ def test_creating_a_node_logs_who_made_it_and_raises_the_version(stored_bank, ed
 @pytest.mark.parametrize(
     "data, expected",
     [
-        ({**NEW_NODE, "key": "product:standard_card"}, ["key: a node 'product:standard_card' already exists"]),
-        ({**NEW_NODE, "key": "Bad Key!"}, ["key: 'Bad Key!' is not a key: use lower-case letters, digits and _, optionally kind:name, at most 100 characters"]),
-        ({**NEW_NODE, "attributes": {"limits": {"daily": 5}}}, ["attributes.limits: must be text, a number, true/false, or a list of those (no objects)"]),
-        ({**NEW_NODE, "attributes": "fee=5"}, ["attributes: must be an object of names and values"]),
-        ({**NEW_NODE, "aliases": ["debit cards"]}, ["aliases[0]: 'debit cards' is already a name of product:standard_card"]),
-        ({**NEW_NODE, "aliases": ["France"]}, ["aliases[0]: 'France' is already a name of country:fr"]),
+        (
+            {**NEW_NODE, "key": "product:standard_card"},
+            ["key: a node 'product:standard_card' already exists"],
+        ),
+        (
+            {**NEW_NODE, "key": "Bad Key!"},
+            [
+                "key: 'Bad Key!' is not a key: use lower-case letters, digits and _, optionally kind:name, at most 100 characters"  # noqa: E501
+            ],
+        ),
+        (
+            {**NEW_NODE, "attributes": {"limits": {"daily": 5}}},
+            [
+                "attributes.limits: must be text, a number, true/false, or a list of those (no objects)"  # noqa: E501
+            ],
+        ),
+        (
+            {**NEW_NODE, "attributes": "fee=5"},
+            ["attributes: must be an object of names and values"],
+        ),
+        (
+            {**NEW_NODE, "aliases": ["debit cards"]},
+            ["aliases[0]: 'debit cards' is already a name of product:standard_card"],
+        ),
+        (
+            {**NEW_NODE, "aliases": ["France"]},
+            ["aliases[0]: 'France' is already a name of country:fr"],
+        ),
         ({**NEW_NODE, "label": "UK"}, ["label: 'UK' is already an alias of 'country:gb'"]),
-        ({**NEW_NODE, "answers": ["Costs {fee:nothing.amount}."]}, ["answers[0]: {fee:nothing.amount}: no node 'fee:nothing'"]),
-        ({**NEW_NODE, "answers": ["Costs {fee:express_delivery.percent}."]}, ["answers[0]: {fee:express_delivery.percent}: node 'fee:express_delivery' has no attribute 'percent'"]),
+        (
+            {**NEW_NODE, "answers": ["Costs {fee:nothing.amount}."]},
+            ["answers[0]: {fee:nothing.amount}: no node 'fee:nothing'"],
+        ),
+        (
+            {**NEW_NODE, "answers": ["Costs {fee:express_delivery.percent}."]},
+            [
+                "answers[0]: {fee:express_delivery.percent}: node 'fee:express_delivery' has no attribute 'percent'"  # noqa: E501
+            ],
+        ),
         ({**NEW_NODE, "colour": "red"}, ["colour: is not a node field"]),
-        ({"key": "product:x", "type": "product", "label": "  "}, ["label: is required and must be text"]),
+        (
+            {"key": "product:x", "type": "product", "label": "  "},
+            ["label: is required and must be text"],
+        ),
     ],
 )
 def test_a_bad_node_is_refused_with_the_reason_and_nothing_changes(stored_bank, data, expected):
@@ -87,7 +120,9 @@ def test_the_second_of_two_editors_saving_the_same_version_gets_a_conflict(
     before = stored_state()
 
     with pytest.raises(actions.Conflict) as raised:
-        actions.update_node("product:virtual_card", {"label": "Erin's name"}, read_by_both, other_editor)
+        actions.update_node(
+            "product:virtual_card", {"label": "Erin's name"}, read_by_both, other_editor
+        )
 
     assert raised.value.current["label"] == "Eddie's name"
     assert raised.value.current["version"] == read_by_both + 1
@@ -103,7 +138,7 @@ def test_an_attribute_an_answer_quotes_cannot_be_removed(stored_bank):
     )
 
     assert problems == [
-        "attributes: attribute 'amount' is quoted by topic:card_arrival's answers as {fee:express_delivery.amount}"
+        "attributes: attribute 'amount' is quoted by topic:card_arrival's answers as {fee:express_delivery.amount}"  # noqa: E501
     ]
     assert stored_state() == before
 
@@ -135,10 +170,14 @@ def test_a_relation_to_a_missing_node_or_a_duplicate_is_refused(stored_bank):
         actions.add_relation,
         {"source": "topic:card_arrival", "type": "concerns", "target": "process:card_delivery"},
     )
-    itself = problems_of(actions.add_relation, {"source": "country:fr", "type": "near", "target": "country:fr"})
+    itself = problems_of(
+        actions.add_relation, {"source": "country:fr", "type": "near", "target": "country:fr"}
+    )
 
     assert missing == ["target: no node 'currency:eur'"]
-    assert duplicate == ["type: topic:card_arrival -concerns-> process:card_delivery already exists"]
+    assert duplicate == [
+        "type: topic:card_arrival -concerns-> process:card_delivery already exists"
+    ]
     assert itself == ["target: a node cannot be related to itself"]
     assert stored_state() == before
 
@@ -152,7 +191,9 @@ def test_deleting_a_node_takes_its_relations_and_a_revert_brings_both_back(store
 
     restored = Node.objects.get(key="product:virtual_card")
     assert restored.snapshot() == node.snapshot()
-    assert [str(r) for r in restored.outgoing.all()] == ["product:virtual_card -available_in-> country:gb"]
+    assert [str(r) for r in restored.outgoing.all()] == [
+        "product:virtual_card -available_in-> country:gb"
+    ]
     assert Change.objects.first().reverts_id == Change.objects.all()[1].pk
 
 
@@ -190,5 +231,7 @@ def test_relation_changes_are_logged_and_revertible(stored_bank, editor):
 
     actions.revert_change(removal.pk, editor)
 
-    assert Relation.objects.filter(source__key="product:virtual_card", target__key="country:fr").exists()
+    assert Relation.objects.filter(
+        source__key="product:virtual_card", target__key="country:fr"
+    ).exists()
     assert " country:fr " in removal.concerns and " product:virtual_card " in removal.concerns

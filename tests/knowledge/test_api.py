@@ -20,7 +20,10 @@ def send(client: Client, method: str, path: str, body: object = None, **extra):
     if method == "get":
         return client.get(path, **extra)
     return getattr(client, method)(
-        path, json.dumps(body) if body is not None else None, content_type="application/json", **extra
+        path,
+        json.dumps(body) if body is not None else None,
+        content_type="application/json",
+        **extra,
     )
 
 
@@ -62,7 +65,9 @@ def test_the_editor_page_sends_strangers_to_log_in_and_refuses_non_editors(db, p
 def test_a_write_without_the_csrf_token_is_refused(stored_bank, editor):
     client = logged_in(editor, enforce_csrf=True)
 
-    response = send(client, "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "label": "F"})
+    response = send(
+        client, "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "label": "F"}
+    )
 
     assert response.status_code == 403
     assert Node.objects.get(key="country:fr").label == "France"
@@ -74,14 +79,19 @@ def test_a_write_with_the_csrf_token_from_the_page_is_accepted(stored_bank, edit
     token = client.cookies["csrftoken"].value
 
     response = send(
-        client, "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "label": "La France"},
+        client,
+        "patch",
+        "/knowledge/api/nodes/country:fr",
+        {"version": 1, "label": "La France"},
         HTTP_X_CSRFTOKEN=token,
     )
 
     assert response.status_code == 200 and response.json()["node"]["label"] == "La France"
 
 
-def test_search_finds_labels_aliases_and_keys_names_starting_with_the_text_first(stored_bank, editor):
+def test_search_finds_labels_aliases_and_keys_names_starting_with_the_text_first(
+    stored_bank, editor
+):
     client = logged_in(editor)
 
     by_label = client.get("/knowledge/api/nodes", {"q": "card"}).json()["nodes"]
@@ -89,7 +99,9 @@ def test_search_finds_labels_aliases_and_keys_names_starting_with_the_text_first
     by_type = client.get("/knowledge/api/nodes", {"type": "country"}).json()["nodes"]
 
     assert [node["key"] for node in by_label][:3] == [
-        "topic:card_arrival", "topic:card_delivery_estimate", "process:card_delivery",
+        "topic:card_arrival",
+        "topic:card_delivery_estimate",
+        "process:card_delivery",
     ]
     assert {node["key"] for node in by_label} >= {"product:standard_card", "product:virtual_card"}
     assert [node["key"] for node in by_alias] == ["process:card_delivery"]
@@ -101,10 +113,12 @@ def test_a_node_comes_with_its_relations_both_ways(stored_bank, editor):
 
     assert body["node"]["version"] == 1
     assert [(r["type"], r["target"]["key"]) for r in body["outgoing"]] == [
-        ("available_in", "country:fr"), ("available_in", "country:gb"),
+        ("available_in", "country:fr"),
+        ("available_in", "country:gb"),
     ]
     assert [(r["type"], r["source"]["key"]) for r in body["incoming"]] == [
-        ("concerns", "topic:card_arrival"), ("delivers", "process:card_delivery"),
+        ("concerns", "topic:card_arrival"),
+        ("delivers", "process:card_delivery"),
     ]
 
 
@@ -116,31 +130,57 @@ def test_an_unknown_node_is_a_404(stored_bank, editor):
 
 def test_invalid_fields_are_answered_with_every_problem_and_their_places(stored_bank, editor):
     response = send(
-        logged_in(editor), "post", "/knowledge/api/nodes",
-        {"key": "product:x", "type": "product", "label": "X", "aliases": ["UK"], "attributes": {"a": {"b": 1}}},
+        logged_in(editor),
+        "post",
+        "/knowledge/api/nodes",
+        {
+            "key": "product:x",
+            "type": "product",
+            "label": "X",
+            "aliases": ["UK"],
+            "attributes": {"a": {"b": 1}},
+        },
     )
 
     assert response.status_code == 400
     assert response.json() == {
         "error": "invalid",
         "problems": [
-            {"location": "attributes.a", "message": "must be text, a number, true/false, or a list of those (no objects)"},
+            {
+                "location": "attributes.a",
+                "message": "must be text, a number, true/false, or a list of those (no objects)",
+            },
         ],
     }
     assert not Node.objects.filter(key="product:x").exists()
 
 
 def test_a_body_that_is_not_json_is_refused(stored_bank, editor):
-    response = logged_in(editor).post("/knowledge/api/nodes", "{not json", content_type="application/json")
+    response = logged_in(editor).post(
+        "/knowledge/api/nodes", "{not json", content_type="application/json"
+    )
 
-    assert response.status_code == 400 and response.json()["problems"][0]["message"] == "the body must be a JSON object"
+    assert (
+        response.status_code == 400
+        and response.json()["problems"][0]["message"] == "the body must be a JSON object"
+    )
 
 
-def test_saving_an_old_version_is_a_conflict_showing_the_current_node(stored_bank, editor, other_editor):
-    send(logged_in(editor), "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "label": "France (EU)"})
+def test_saving_an_old_version_is_a_conflict_showing_the_current_node(
+    stored_bank, editor, other_editor
+):
+    send(
+        logged_in(editor),
+        "patch",
+        "/knowledge/api/nodes/country:fr",
+        {"version": 1, "label": "France (EU)"},
+    )
 
     response = send(
-        logged_in(other_editor), "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "label": "Gaul"}
+        logged_in(other_editor),
+        "patch",
+        "/knowledge/api/nodes/country:fr",
+        {"version": 1, "label": "Gaul"},
     )
 
     assert response.status_code == 409
@@ -150,7 +190,9 @@ def test_saving_an_old_version_is_a_conflict_showing_the_current_node(stored_ban
 
 
 def test_a_patch_without_the_version_is_refused(stored_bank, editor):
-    response = send(logged_in(editor), "patch", "/knowledge/api/nodes/country:fr", {"label": "Gaul"})
+    response = send(
+        logged_in(editor), "patch", "/knowledge/api/nodes/country:fr", {"label": "Gaul"}
+    )
 
     assert response.status_code == 400 and response.json()["problems"][0]["location"] == "version"
 
@@ -158,8 +200,12 @@ def test_a_patch_without_the_version_is_refused(stored_bank, editor):
 def test_relations_are_added_and_removed(stored_bank, editor):
     client = logged_in(editor)
 
-    added = send(client, "post", "/knowledge/api/relations",
-                 {"source": "product:virtual_card", "type": "available_in", "target": "country:fr"})
+    added = send(
+        client,
+        "post",
+        "/knowledge/api/relations",
+        {"source": "product:virtual_card", "type": "available_in", "target": "country:fr"},
+    )
     relation_id = added.json()["relation"]["id"]
     removed = client.delete(f"/knowledge/api/relations/{relation_id}")
 
@@ -170,7 +216,10 @@ def test_relations_are_added_and_removed(stored_bank, editor):
 def test_the_neighbourhood_lists_nodes_and_relations_for_the_drawing(stored_bank, editor):
     body = logged_in(editor).get("/knowledge/api/nodes/fee:express_delivery/neighbourhood").json()
 
-    assert {node["key"] for node in body["nodes"]} == {"fee:express_delivery", "process:card_delivery"}
+    assert {node["key"] for node in body["nodes"]} == {
+        "fee:express_delivery",
+        "process:card_delivery",
+    }
     assert [(r["source"], r["type"], r["target"]) for r in body["relations"]] == [
         ("process:card_delivery", "has_fee", "fee:express_delivery")
     ]
@@ -179,30 +228,53 @@ def test_the_neighbourhood_lists_nodes_and_relations_for_the_drawing(stored_bank
 
 def test_history_lists_a_nodes_changes_newest_first_and_a_revert_undoes_one(stored_bank, editor):
     client = logged_in(editor)
-    send(client, "patch", "/knowledge/api/nodes/country:fr", {"version": 1, "aliases": ["French", "Frankreich"]})
+    send(
+        client,
+        "patch",
+        "/knowledge/api/nodes/country:fr",
+        {"version": 1, "aliases": ["French", "Frankreich"]},
+    )
 
     history = client.get("/knowledge/api/changes", {"node": "country:fr"}).json()["changes"]
     reverted = client.post(f"/knowledge/api/changes/{history[0]['id']}/revert")
 
     assert history[0]["summary"] == "changed aliases of country:fr"
     assert history[0]["user"] == "eddie"
-    assert {change["target"] for change in history} >= {"country:fr", "product:standard_card -available_in-> country:fr"}
+    assert {change["target"] for change in history} >= {
+        "country:fr",
+        "product:standard_card -available_in-> country:fr",
+    }
     assert reverted.status_code == 201
     assert Node.objects.get(key="country:fr").aliases == ["French"]
     assert client.post(f"/knowledge/api/changes/{history[0]['id']}/revert").status_code == 409
 
 
 def test_try_it_shows_the_linked_nodes_and_their_facts(stored_bank, editor):
-    body = send(logged_in(editor), "post", "/knowledge/api/try", {"text": "Can I use my debit card in France?"}).json()
+    body = send(
+        logged_in(editor),
+        "post",
+        "/knowledge/api/try",
+        {"text": "Can I use my debit card in France?"},
+    ).json()
 
     assert [(m["text"], [c["key"] for c in m["candidates"]]) for m in body["mentions"]] == [
-        ("debit card", ["product:standard_card"]), ("France", ["country:fr"]),
+        ("debit card", ["product:standard_card"]),
+        ("France", ["country:fr"]),
     ]
     assert body["understanding"]["status"] == "no_model"
     assert body["answer"] is None
-    assert [facts["node"]["key"] for facts in body["facts"]] == ["product:standard_card", "country:fr"]
-    assert {"subject": "product:standard_card", "predicate": "scheme", "value": "Visa", "relation": None,
-            "subject_label": "Standard card", "value_label": "Visa"} in body["facts"][0]["statements"]
+    assert [facts["node"]["key"] for facts in body["facts"]] == [
+        "product:standard_card",
+        "country:fr",
+    ]
+    assert {
+        "subject": "product:standard_card",
+        "predicate": "scheme",
+        "value": "Visa",
+        "relation": None,
+        "subject_label": "Standard card",
+        "value_label": "Visa",
+    } in body["facts"][0]["statements"]
 
 
 def test_try_it_refuses_an_empty_message(stored_bank, editor):

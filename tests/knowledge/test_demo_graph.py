@@ -43,7 +43,14 @@ def test_every_topic_is_linked_to_what_it_concerns(demo_graph):
 def test_the_demo_graph_holds_products_processes_fees_limits_and_countries(demo_graph):
     types = [demo_graph.node(key).type for key in demo_graph.graph]
 
-    for kind, least in [("product", 5), ("process", 10), ("fee", 5), ("limit", 5), ("country", 20), ("currency", 10)]:
+    for kind, least in [
+        ("product", 5),
+        ("process", 10),
+        ("fee", 5),
+        ("limit", 5),
+        ("country", 20),
+        ("currency", 10),
+    ]:
         assert types.count(kind) >= least, kind
 
 

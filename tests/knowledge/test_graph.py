@@ -11,7 +11,12 @@ from tests.knowledge.conftest import SMALL_BANK
 def graph() -> KnowledgeGraph:
     nodes = [
         NodeRecord(
-            n["key"], n["type"], n["label"], tuple(n["aliases"]), n["attributes"], tuple(n["answers"])
+            n["key"],
+            n["type"],
+            n["label"],
+            tuple(n["aliases"]),
+            n["attributes"],
+            tuple(n["answers"]),
         )
         for n in SMALL_BANK["nodes"]
     ]
@@ -70,8 +75,18 @@ def test_facts_hold_attributes_and_relations_both_ways_with_provenance(graph):
 
     assert [fact.as_dict() for fact in facts.statements] == [
         {"subject": "fee:express_delivery", "predicate": "amount", "value": 4.99, "relation": None},
-        {"subject": "fee:express_delivery", "predicate": "currency", "value": "GBP", "relation": None},
-        {"subject": "process:card_delivery", "predicate": "has_fee", "value": "fee:express_delivery", "relation": 4},
+        {
+            "subject": "fee:express_delivery",
+            "predicate": "currency",
+            "value": "GBP",
+            "relation": None,
+        },
+        {
+            "subject": "process:card_delivery",
+            "predicate": "has_fee",
+            "value": "fee:express_delivery",
+            "relation": 4,
+        },
     ]
     assert facts.provenance.as_dict() == {
         "nodes": ["fee:express_delivery", "process:card_delivery"],
@@ -112,7 +127,9 @@ def test_several_shortest_paths_are_all_given(graph):
 
     assert [path.nodes for path in paths] == [("topic:card_arrival", "product:standard_card")]
     longer = graph.paths("country:gb", "country:fr")
-    assert [path.nodes for path in longer] == [("country:gb", "product:standard_card", "country:fr")]
+    assert [path.nodes for path in longer] == [
+        ("country:gb", "product:standard_card", "country:fr")
+    ]
 
 
 def test_a_topic_subgraph_within_k_hops(graph):
@@ -120,11 +137,16 @@ def test_a_topic_subgraph_within_k_hops(graph):
     two = graph.subgraph("topic:card_arrival", hops=2)
 
     assert {node.key for node in one.nodes} == {
-        "topic:card_arrival", "process:card_delivery", "product:standard_card", "topic:card_delivery_estimate",
+        "topic:card_arrival",
+        "process:card_delivery",
+        "product:standard_card",
+        "topic:card_delivery_estimate",
     }
     assert {relation.id for relation in one.relations} == {1, 2, 3, 8}
     assert {node.key for node in two.nodes} == {node.key for node in one.nodes} | {
-        "fee:express_delivery", "country:gb", "country:fr",
+        "fee:express_delivery",
+        "country:gb",
+        "country:fr",
     }
     assert not two.is_truncated
 
@@ -159,5 +181,10 @@ def test_the_graph_links_names_as_entities_for_the_intent_pipeline(graph):
 
     assert [(e.type, e.text, e.value, e.source) for e in entities][:2] == [
         ("product", "online card", {"node": "product:virtual_card"}, "graph"),
-        ("ambiguous", "card arrival", {"candidates": ["topic:card_arrival", "topic:card_delivery_estimate"]}, "graph"),
+        (
+            "ambiguous",
+            "card arrival",
+            {"candidates": ["topic:card_arrival", "topic:card_delivery_estimate"]},
+            "graph",
+        ),
     ]

@@ -82,7 +82,9 @@ def test_a_merge_import_updates_by_key_and_logs_before_and_after(stored_bank, sm
     assert Node.objects.get(key="country:fr").version == 2
 
 
-def test_every_problem_in_a_json_file_is_reported_with_its_place_and_nothing_is_written(db, small_bank, tmp_path):
+def test_every_problem_in_a_json_file_is_reported_with_its_place_and_nothing_is_written(
+    db, small_bank, tmp_path
+):
     small_bank["nodes"][1]["key"] = "process:card_delivery"
     small_bank["nodes"][2]["aliases"] = ["card shipping"]
     small_bank["nodes"][3]["attributes"] = {"amount": {"value": 4.99}}
@@ -96,7 +98,7 @@ def test_every_problem_in_a_json_file_is_reported_with_its_place_and_nothing_is_
     # The second node took the first's key, so product:standard_card is missing everywhere.
     assert problems == [
         "nodes[1].key: 'process:card_delivery' is also at nodes[0]",
-        "nodes[3].attributes.amount: must be text, a number, true/false, or a list of those (no objects)",
+        "nodes[3].attributes.amount: must be text, a number, true/false, or a list of those (no objects)",  # noqa: E501
         "links[1].target: no node 'product:standard_card'",
         "links[2].target: no node 'product:standard_card'",
         "links[3].target: no node 'fee:express_delivery'",
@@ -123,7 +125,7 @@ def test_a_file_that_is_not_json_is_refused_with_the_line(db, tmp_path):
 def test_broken_csv_rows_are_reported_by_line(db, small_bank, tmp_path):
     write_document(tmp_path / "csv", small_bank["nodes"], small_bank["links"])
     nodes = (tmp_path / "csv" / "nodes.csv").read_text().splitlines()
-    nodes[2] = nodes[2].replace('{""scheme""', '{scheme')
+    nodes[2] = nodes[2].replace('{""scheme""', "{scheme")
     nodes.append("too,few")
     (tmp_path / "csv" / "nodes.csv").write_text("\n".join(nodes) + "\n")
 
@@ -140,7 +142,7 @@ def test_a_csv_with_the_wrong_header_or_no_edges_file_is_refused(db, tmp_path):
     assert problems_importing(tmp_path) == [f"{tmp_path / 'edges.csv'}: is missing"]
     (tmp_path / "edges.csv").write_text("source,type,target,attributes\n")
     assert problems_importing(tmp_path) == [
-        "nodes.csv line 1: the header must be key,type,label,aliases,attributes,answers, not ['id', 'name']"
+        "nodes.csv line 1: the header must be key,type,label,aliases,attributes,answers, not ['id', 'name']"  # noqa: E501
     ]
 
 

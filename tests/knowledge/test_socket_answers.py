@@ -43,7 +43,9 @@ async def test_an_editors_change_is_what_the_bot_says_next(stored_bank, tiny_mod
     await ask("when will my card be delivered")
 
     await edit_answer(
-        "topic:card_arrival", "Your card is on its way: allow {process:card_delivery.standard_days} days.", editor
+        "topic:card_arrival",
+        "Your card is on its way: allow {process:card_delivery.standard_days} days.",
+        editor,
     )
     reply = await ask("when will my card be delivered")
 

@@ -1,10 +1,10 @@
-"""A vLLM-phrased answer over the widget's websocket: streamed, recorded, and replaced when unsound."""
+"""A vLLM-phrased answer over the widget's websocket: streamed, recorded, replaced when unsound."""
 
 import pytest
 from channels.db import database_sync_to_async
 
 from chatbot.llm import answering
-from chatbot.models import Event, Turn
+from chatbot.models import Event
 from tests.chatbot.socket_client import WidgetClient, events_in
 from tests.llm.fake_openai_server import Status, Stream
 
@@ -50,16 +50,23 @@ async def test_the_models_words_stream_and_the_answer_records_who_answered(
     assert "5" in prompt[0]["content"] and "when will my card be delivered" in prompt[-1]["content"]
 
 
-async def test_a_server_error_falls_back_to_the_grounded_answer(stored_bank, tiny_model, vllm_backend):
+async def test_a_server_error_falls_back_to_the_grounded_answer(
+    stored_bank, tiny_model, vllm_backend
+):
     vllm_backend.respond(Status(503))
 
     _, reply = await ask("when will my card be delivered")
 
     assert reply["text"] == TEMPLATE
-    assert (reply["data"]["answered_by"], reply["data"]["fallback_reason"]) == ("template", "http_503")
+    assert (reply["data"]["answered_by"], reply["data"]["fallback_reason"]) == (
+        "template",
+        "http_503",
+    )
 
 
-async def test_an_invented_amount_is_replaced_on_screen_and_in_the_log(stored_bank, tiny_model, vllm_backend):
+async def test_an_invented_amount_is_replaced_on_screen_and_in_the_log(
+    stored_bank, tiny_model, vllm_backend
+):
     vllm_backend.respond(Stream(tokens=["Delivery ", "is free ", "and takes 1 day."]))
 
     frames, reply = await ask("when will my card be delivered")

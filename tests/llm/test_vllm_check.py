@@ -70,8 +70,9 @@ def test_a_level_at_least_as_many_requests_as_conversations(check, fake_server, 
     [level] = json.loads(capsys.readouterr().out)["levels"]
     assert level["requests"] == 64
 
-    run_main(check, 
-        ["--base-url", fake_server.base_url, "--concurrency", "5", "--requests-per-level", "2"]
+    run_main(
+        check,
+        ["--base-url", fake_server.base_url, "--concurrency", "5", "--requests-per-level", "2"],
     )
 
     [level] = json.loads(capsys.readouterr().out)["levels"]

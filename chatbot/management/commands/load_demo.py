@@ -38,7 +38,9 @@ class Command(BaseCommand):
     def _import_demo_knowledge(self) -> None:
         path = settings.DEMO_KNOWLEDGE_FILE
         if not path.exists():
-            self.stderr.write(f"The demo knowledge graph {path} is missing: the bot answers without it.")
+            self.stderr.write(
+                f"The demo knowledge graph {path} is missing: the bot answers without it."
+            )
             return
         self.stdout.write(f"Importing the demo bank's knowledge graph from {path}")
         call_command("import_knowledge", str(path), stdout=self.stdout, stderr=self.stderr)

@@ -31,11 +31,15 @@ class Command(BaseCommand):
         ]
         summary = summarise(results)
         if json:
-            self.stdout.write(dumps({"summary": summary, "transcripts": [r.as_dict() for r in results]}))
+            self.stdout.write(
+                dumps({"summary": summary, "transcripts": [r.as_dict() for r in results]})
+            )
         else:
             self._print(results, summary)
         if summary["transcripts_failed"]:
-            raise CommandError(f"{summary['transcripts_failed']} of {summary['transcripts']} transcripts failed")
+            raise CommandError(
+                f"{summary['transcripts_failed']} of {summary['transcripts']} transcripts failed"
+            )
 
     def _print(self, results, summary) -> None:
         for result in results:

@@ -9,7 +9,9 @@ from knowledge.roles import ROLES, add_staff_user
 
 
 class Command(BaseCommand):
-    help = "Create a user for the knowledge editor (editor), the agent console (agent) or both (admin)."
+    help = (
+        "Create a user of the knowledge editor (editor), the agent console (agent) or both (admin)."  # noqa: E501
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
