@@ -29,6 +29,10 @@ class ConsoleClient:
 
     async def connect(self) -> tuple[bool, int | None]:
         connected, code = await self.communicator.connect(timeout=TIMEOUT)
+        if not connected:
+            # Let the refused application end now, rather than leave a task for the event
+            # loop's teardown to cancel.
+            await self.communicator.disconnect(timeout=TIMEOUT)
         return connected, code
 
     async def close(self) -> None:
