@@ -8,12 +8,11 @@ conditional updates, so two agents never get the same conversation.
 from __future__ import annotations
 
 import datetime
-import statistics
 import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from chatbot import actions as conversation_actions
@@ -21,12 +20,12 @@ from chatbot.models import Conversation, Event
 from handoff import notify
 from handoff.hours import is_open, parse_hours
 from handoff.models import Agent, Handoff, Note, Rating, Skill, Ticket
-from handoff.routing import AgentSlot, choose_agent, estimated_wait_seconds, skill_for_intent
+from handoff.routing import AgentSlot, choose_agent, skill_for_intent
 from handoff.state_machine import AGENT, BOT, CLOSED, WAITING, check_transition
+from handoff.status import average_wait_seconds, waiting_frame
 
 HANDOFF_EVENT = "handoff"
 UNAVAILABLE_QUIET_SECONDS = 600
-RECENT_WAITS = 20
 
 
 class HandoffError(Exception):
@@ -381,7 +380,6 @@ def transfer(
             status=Handoff.Status.WAITING,
             assigned_to=None,
             skill=new_skill,
-            offer_count=F("offer_count"),
         )
         handoff.passed_over.add(agent)
         _move(conversation, WAITING)
@@ -590,29 +588,8 @@ def broadcast_queue() -> None:
     waiting = list(Handoff.objects.filter(status=Handoff.Status.WAITING).order_by("requested_at"))
     average = average_wait_seconds()
     for position, handoff in enumerate(waiting, start=1):
-        able = Agent.objects.filter(is_online=True)
-        if handoff.skill_id:
-            able = able.filter(skills=handoff.skill_id)
-        notify.to_conversation(
-            handoff.conversation_id,
-            {
-                "type": "handoff",
-                "status": WAITING,
-                "reason": handoff.reason,
-                "position": position,
-                "estimated_wait_seconds": estimated_wait_seconds(position, able.count(), average),
-            },
-        )
+        notify.to_conversation(handoff.conversation_id, waiting_frame(handoff, position, average))
     notify.to_agents({"type": "queue_changed"})
-
-
-def average_wait_seconds() -> float:
-    """Return the median wait of the latest accepted handoffs (the default before there are any)."""
-    recent = Handoff.objects.filter(accepted_at__isnull=False).order_by("-accepted_at")[
-        :RECENT_WAITS
-    ]
-    waits = [(h.accepted_at - h.requested_at).total_seconds() for h in recent]
-    return statistics.median(waits) if waits else settings.HANDOFF_DEFAULT_WAIT_SECONDS
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -40,14 +40,14 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if user is None or not await database_sync_to_async(can_use_console)(user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.agent = await database_sync_to_async(_agent_of)(user)
+        self.agent = await database_sync_to_async(Agent.for_user)(user)
         # Conversation id -> handoff id, for the conversations this agent is chatting in.
         self.conversations: dict[str, int] = {}
         await self.accept()
         await self.channel_layer.group_add(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(notify.agent_group(self.agent.pk), self.channel_name)
         await self.send_frame(
-            {"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)}
+            {"type": "hello", "agent": await database_sync_to_async(self.agent.summary)()}
         )
         for packet in await database_sync_to_async(_assigned_packets)(self.agent):
             await self._join(packet)
@@ -89,7 +89,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         is_online = _boolean(frame, "online")
         self.agent = await database_sync_to_async(actions.set_availability)(self.agent, is_online)
         await self.send_frame(
-            {"type": "hello", "agent": await database_sync_to_async(_agent_summary)(self.agent)}
+            {"type": "hello", "agent": await database_sync_to_async(self.agent.summary)()}
         )
         await self._send_queue()
 
@@ -282,23 +282,6 @@ def _boolean(frame: dict, name: str) -> bool:
     if not isinstance(value, bool):
         raise AgentFrameError("invalid_field", f"'{name}' must be true or false.")
     return value
-
-
-def _agent_of(user) -> Agent:
-    agent, _ = Agent.objects.get_or_create(
-        user=user, defaults={"display_name": user.get_full_name() or user.get_username()}
-    )
-    return agent
-
-
-def _agent_summary(agent: Agent) -> dict:
-    return {
-        "id": agent.pk,
-        "name": agent.display_name,
-        "online": agent.is_online,
-        "capacity": agent.capacity,
-        "skills": list(agent.skills.values_list("name", flat=True)),
-    }
 
 
 def _assigned_packets(agent: Agent) -> list[dict]:

@@ -37,6 +37,24 @@ class Agent(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    @classmethod
+    def for_user(cls, user) -> "Agent":
+        """Return the user's agent profile, created on first use (an admin has none at first)."""
+        agent, _ = cls.objects.get_or_create(
+            user=user, defaults={"display_name": user.get_full_name() or user.get_username()}
+        )
+        return agent
+
+    def summary(self) -> dict:
+        """Return the agent as the console shows them."""
+        return {
+            "id": self.pk,
+            "name": self.display_name,
+            "online": self.is_online,
+            "capacity": self.capacity,
+            "skills": list(self.skills.values_list("name", flat=True)),
+        }
+
 
 class Handoff(models.Model):
     """One stretch of a conversation handed to people: from the request to hand back or close."""

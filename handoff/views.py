@@ -10,7 +10,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from handoff.actions import may_see
-from handoff.consumers import _agent_of, _agent_summary
 from handoff.models import Agent, CannedReply, Handoff, Skill
 from handoff.packet import handoff_packet
 from handoff.report import handoff_report
@@ -47,19 +46,15 @@ def agents_only_api(view):
 @agents_only_page
 @ensure_csrf_cookie
 def console_page(request: HttpRequest) -> HttpResponse:
-    agent = _agent_of(request.user)
-    return render(
-        request, "handoff/console.html", {"user": request.user, "agent": _agent_summary(agent)}
-    )
+    agent = Agent.for_user(request.user)
+    return render(request, "handoff/console.html", {"user": request.user, "agent": agent.summary()})
 
 
 @require_GET
 @agents_only_page
 def report_page(request: HttpRequest) -> HttpResponse:
-    agent = _agent_of(request.user)
-    return render(
-        request, "handoff/report.html", {"user": request.user, "agent": _agent_summary(agent)}
-    )
+    agent = Agent.for_user(request.user)
+    return render(request, "handoff/report.html", {"user": request.user, "agent": agent.summary()})
 
 
 @require_GET
@@ -101,6 +96,6 @@ def packet(request: HttpRequest, handoff_id: int) -> JsonResponse:
         .select_related("conversation", "skill", "assigned_to")
         .first()
     )
-    if handoff is None or not may_see(_agent_of(request.user), handoff):
+    if handoff is None or not may_see(Agent.for_user(request.user), handoff):
         return JsonResponse({"error": "not_found"}, status=404)
     return JsonResponse({"packet": handoff_packet(handoff)})

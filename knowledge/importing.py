@@ -156,21 +156,25 @@ def _write(nodes, relations, existing_nodes, existing_relations, replace, versio
         _delete_relations([existing_relations[triple].id for triple in doomed_relations])
         doomed = existing_nodes.keys() - nodes.keys()
         for key in doomed:
-            log(Change.Subject.NODE, _node_dict(existing_nodes[key]), None)
+            log(Change.Subject.NODE, actions.node_fields(existing_nodes[key]), None)
         for start in range(0, len(doomed), BATCH):
             Node.objects.filter(key__in=list(doomed)[start : start + BATCH]).delete()
     new = [node for key, node in nodes.items() if key not in existing_nodes]
     for batch in progress(_batches(new), "Adding nodes", _batch_count(new)):
         Node.objects.bulk_create([Node(**actions.node_fields(node)) for node in batch])
         for node in batch:
-            log(Change.Subject.NODE, None, _node_dict(node))
+            log(Change.Subject.NODE, None, actions.node_fields(node))
     changed = [
         node for key, node in nodes.items() if key in existing_nodes and existing_nodes[key] != node
     ]
     for batch in progress(_batches(changed), "Updating nodes", _batch_count(changed)):
         _update_nodes(batch)
         for node in batch:
-            log(Change.Subject.NODE, _node_dict(existing_nodes[node.key]), _node_dict(node))
+            log(
+                Change.Subject.NODE,
+                actions.node_fields(existing_nodes[node.key]),
+                actions.node_fields(node),
+            )
     _write_relations(relations, existing_relations, log, progress)
     for batch in progress(_batches(changes), "Logging changes", _batch_count(changes)):
         Change.objects.bulk_create(batch)
@@ -239,13 +243,6 @@ def _change_maker(version, user, changes: list[Change]):
         )
 
     return log
-
-
-def _node_dict(node: NodeRecord) -> dict:
-    return actions.node_fields(node) | {
-        "aliases": list(node.aliases),
-        "answers": list(node.answers),
-    }
 
 
 def _relation_dict(relation) -> dict:

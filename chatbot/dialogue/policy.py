@@ -232,7 +232,7 @@ def continue_flow(state: DialogueState, turn: TrackedTurn, graph) -> Decision:
     step = flow.steps[state.flow["step"]]
     if CANCEL.search(turn.text) and not _is_new_flow(turn, flow):
         return _finish(state, flow, graph, "cancelled")
-    values = _values_for(flow, turn, state, expecting=step.slot)
+    values = _values_for(flow, turn, state)
     if values:
         is_correction = any(name in state.flow["slots"] for name in values)
         _fill(state, flow, values)
@@ -298,9 +298,7 @@ def _ask_current_step(
     return Decision(kind=kind, intent=intent, replies=[PlannedReply("flow", text, sources)])
 
 
-def _values_for(
-    flow: Flow, turn: TrackedTurn, state: DialogueState, expecting: str | None = None
-) -> dict:
+def _values_for(flow: Flow, turn: TrackedTurn, state: DialogueState) -> dict:
     """Return the flow's slot values this message gives, "the other card" included."""
     values = {
         name: {"value": value, "text": text, "turn": state.turn_count}
@@ -374,14 +372,6 @@ def _is_about_banking(turn: TrackedTurn) -> bool:
 
 def _is_new_confident_intent(state: DialogueState, turn: TrackedTurn) -> bool:
     return turn.is_confident and turn.intent != state.active_intent and turn.confidence >= 0.8
-
-
-def _first_mentioned(turn: TrackedTurn, graph: KnowledgeGraph | None) -> dict | None:
-    for key in turn.mentioned:
-        node = graph.node(key)
-        if node.type != "topic":
-            return {"key": key, "label": node.label, "type": node.type}
-    return None
 
 
 def _relation_sentence(
