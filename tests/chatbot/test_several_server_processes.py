@@ -65,8 +65,12 @@ async def _last_seq_once_answered(conversation_id: str, messages: int) -> int:
     """Wait until every visitor message has its turn; return the conversation's last seq."""
 
     def answered() -> tuple[int, int]:
-        conversation = Conversation.objects.get(pk=conversation_id)
-        return Turn.objects.filter(conversation=conversation).count(), conversation.last_seq
+        # Count first: a last_seq read before the count could miss the replies of a turn that
+        # commits between the two reads.
+        turns = Turn.objects.filter(conversation_id=conversation_id).count()
+        return turns, Conversation.objects.values_list("last_seq", flat=True).get(
+            pk=conversation_id
+        )
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
