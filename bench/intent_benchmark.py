@@ -68,6 +68,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--fast", action="store_true", help="frozen encoder instead of fine-tuning")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--encoder-learning-rate", type=float, default=None)
+    parser.add_argument("--time-budget-minutes", type=float, default=None, help="0: no limit")
     parser.add_argument("--model-dir", type=Path, help="evaluate this trained model, skip training")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-samples", type=int, default=1000)
@@ -89,6 +90,8 @@ def train(arguments: argparse.Namespace, figures: dict) -> Path:
         settings.epochs = arguments.epochs
     if arguments.encoder_learning_rate:
         settings.encoder_learning_rate = arguments.encoder_learning_rate
+    if arguments.time_budget_minutes is not None:
+        settings.time_budget_minutes = arguments.time_budget_minutes or None
     started = time.monotonic()
     outcome = train_and_store(read_examples(arguments.train), settings, show_progress=True)
     figures["training_seconds"] = round(time.monotonic() - started, 1)
@@ -178,6 +181,7 @@ async def celery_round_trips(model_dir: Path, work: Path, arguments: argparse.Na
             )
             request = {
                 "event_id": event.pk,
+                "text": event.text,
                 "reply_channel": reply_channel,
                 "request_id": str(index),
             }

@@ -32,7 +32,7 @@ class ConversationOutput(Protocol):
     async def publish(self, frame: dict) -> None: ...
 
 
-Understand = Callable[[int], Awaitable[dict]]
+Understand = Callable[[int, str], Awaitable[dict]]
 
 
 async def answer_unanswered_messages(
@@ -40,8 +40,8 @@ async def answer_unanswered_messages(
 ) -> int:
     """Answer every visitor message that has no completed turn, in order; return how many.
 
-    `understand` classifies a stored message by its event id (on the Celery workers); without
-    it, the engine answers without an understanding.
+    `understand` classifies a stored message, given its event id and text (on the Celery
+    workers); without it, the engine answers without an understanding.
     """
     async with conversation_lock(conversation_id):
         state, pending, owner = await _load_unanswered(conversation_id)
@@ -58,7 +58,7 @@ async def answer_unanswered_messages(
                 )
                 continue
             await output.publish({"type": "typing", "author": "bot", "is_typing": True})
-            understanding = await understand(visitor_event_id) if understand else None
+            understanding = await understand(visitor_event_id, text) if understand else None
             state, owner = await _answer_one(
                 conversation_id, state, visitor_event_id, seq, text, understanding, output
             )

@@ -18,6 +18,7 @@ MAX_BATCH = 16
 @dataclass(frozen=True)
 class _Request:
     event_id: int
+    text: str
     reply_channel: str
     request_id: str
 
@@ -65,16 +66,16 @@ class PendingClassifications:
         self.reply_channel = reply_channel
         self.futures: dict[str, asyncio.Future] = {}
 
-    async def classify(self, event_id: int) -> dict:
+    async def classify(self, event_id: int, text: str) -> dict:
         """Return the classification of a stored message, or {"status": "timeout"}."""
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            # Embedded: no broker, no workers; the same function runs in a thread here.
-            return await _understand_here(event_id)
+            # Embedded: no broker, no workers; the same functions run in a thread here.
+            return await _understand_here(event_id, text)
         loop = asyncio.get_running_loop()
         request_id = uuid.uuid4().hex
         future = self.futures[request_id] = loop.create_future()
         batcher = _batchers.setdefault(loop, _Batcher())
-        batcher.submit(_Request(event_id, self.reply_channel, request_id))
+        batcher.submit(_Request(event_id, text, self.reply_channel, request_id))
         try:
             return await asyncio.wait_for(future, settings.NLU_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -89,14 +90,17 @@ class PendingClassifications:
             future.set_result(result)
 
 
-async def _understand_here(event_id: int) -> dict:
-    from chatbot.nlu.understanding import understand_events
+async def _understand_here(event_id: int, text: str) -> dict:
+    from chatbot.nlu.understanding import record_verdicts, understand_texts
+
+    def understand_and_record() -> dict:
+        (result,) = understand_texts([text], settings.NLU_THREADS)
+        record_verdicts([(event_id, result)])
+        return result
 
     try:
-        results = await asyncio.wait_for(
-            database_sync_to_async(understand_events)([event_id], settings.NLU_THREADS),
-            settings.NLU_TIMEOUT_SECONDS,
+        return await asyncio.wait_for(
+            database_sync_to_async(understand_and_record)(), settings.NLU_TIMEOUT_SECONDS
         )
     except TimeoutError:
         return {"status": "timeout"}
-    return results.get(event_id, {"status": "unknown_message"})

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from chatbot.nlu.classifier import promoted_classifier
-from chatbot.nlu.understanding import understand_events
+from chatbot.nlu.understanding import record_verdicts, understand_texts
 
 
 @worker_process_init.connect
@@ -31,24 +31,23 @@ def load_model_once_per_worker_process(**kwargs) -> None:
     max_retries=3,
 )
 def classify_messages(requests: list[dict]) -> None:
-    """Classify a small batch of stored visitor messages and tell each waiting consumer.
+    """Classify a small batch of visitor messages and tell each waiting consumer.
 
-    Each request is {"event_id", "reply_channel", "request_id"}. Idempotent: a redelivered
-    batch returns the stored verdicts.
+    Each request is {"event_id", "text", "reply_channel", "request_id"}: the text travels with
+    it, so answering needs no database. Idempotent: a redelivered batch sends the same verdicts
+    again (consumers drop a request they already have) and keeps the first stored ones.
     """
-    results = understand_events([r["event_id"] for r in requests], settings.NLU_THREADS)
-    messages = [
-        (
-            request["reply_channel"],
-            {
-                "type": "nlu.result",
-                "request_id": request["request_id"],
-                "result": results.get(request["event_id"], {"status": "unknown_message"}),
-            },
-        )
-        for request in requests
-    ]
-    _send_to_channels(messages)
+    results = understand_texts([r["text"] for r in requests], settings.NLU_THREADS)
+    _send_to_channels(
+        [
+            (
+                request["reply_channel"],
+                {"type": "nlu.result", "request_id": request["request_id"], "result": result},
+            )
+            for request, result in zip(requests, results, strict=True)
+        ]
+    )
+    record_verdicts([(r["event_id"], result) for r, result in zip(requests, results, strict=True)])
 
 
 def _send_to_channels(messages: list[tuple[str, dict]]) -> None:

@@ -27,6 +27,11 @@ from chatbot.nlu.importing import LabelledExample
 
 INFERENCE_BATCH = 128
 CENTROID_SAMPLE_PER_INTENT = 24
+# Fine-tuning times this many batches before it settles how many epochs fit the time budget.
+TIMED_BATCHES = 40
+# What follows fine-tuning (calibration, ONNX export and fusion, the promotion check) takes
+# about this long on two cores; the budget keeps it free.
+SECONDS_AFTER_FINE_TUNING = 60
 
 
 @dataclass
@@ -34,7 +39,10 @@ class TrainingSettings:
     """Everything that decides a training run; stored with the model."""
 
     mode: str = "finetune"
+    # The most epochs fine-tuning runs; fewer when they would not fit the time budget.
     epochs: int = 7
+    # Fine-tuning ends in this many minutes, everything included (None: no limit).
+    time_budget_minutes: float | None = 14.5
     batch_size: int = 32
     encoder_learning_rate: float = 2e-4
     classifier_learning_rate: float = 2e-3
@@ -109,6 +117,8 @@ def train_and_store(
         raise ValueError("Too few examples to hold out a validation split.")
 
     trainer = _Trainer(labels, settings, show_progress)
+    if settings.time_budget_minutes:
+        trainer.deadline = started + 60 * settings.time_budget_minutes - SECONDS_AFTER_FINE_TUNING
     trainer.fit(training, validation)
     validation_logits = trainer.logits([e.text for e in validation + out_of_scope])
     temperature = fit_temperature(
@@ -195,6 +205,8 @@ class _Trainer:
         self.tokenizer = load_base_tokenizer()
         self.network = load_base_network(len(labels))
         self.history: list[dict] = []
+        # When fine-tuning must be done (time.monotonic()), or None for no limit.
+        self.deadline: float | None = None
 
     def label_ids(self, examples: Sequence[LabelledExample]) -> np.ndarray:
         return np.array([self.label_index[e.intent] for e in examples])
@@ -304,7 +316,8 @@ class _Trainer:
         self.network.encoder.embeddings.requires_grad_(False)
         trainable = [p for p in self.network.encoder.parameters() if p.requires_grad]
         batches_per_epoch = math.ceil(len(training) / settings.batch_size)
-        total_steps = batches_per_epoch * settings.epochs
+        epochs = settings.epochs
+        total_steps = batches_per_epoch * epochs
         optimiser = torch.optim.AdamW(
             [
                 {"params": trainable, "lr": settings.encoder_learning_rate},
@@ -316,24 +329,40 @@ class _Trainer:
             weight_decay=0.01,
         )
         warmup = max(1, int(0.06 * total_steps))
+        # A list, so the schedule sees the length the time budget settles on.
+        length = [total_steps]
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimiser,
             lambda step: min(
-                (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
+                (step + 1) / warmup, max(0.0, (length[0] - step) / (length[0] - warmup))
             ),
         )
         texts = [e.text for e in training]
+        validation_started = time.monotonic()
         best_accuracy, best_state = self._validation_accuracy(validation), None
+        validation_seconds = time.monotonic() - validation_started
         generator = random.Random(self.settings.seed)
-        for epoch in range(settings.epochs):
+        timed_batches = max(1, min(TIMED_BATCHES, batches_per_epoch // 2))
+        epoch = 0
+        while epoch < epochs:
             self.network.train()
             progress = _progress(
                 _length_bucketed_batches(texts, settings.batch_size, generator),
-                f"Fine-tuning, epoch {epoch + 1}/{settings.epochs}",
+                f"Fine-tuning, epoch {epoch + 1}/{epochs}",
                 self.show_progress,
                 total=batches_per_epoch,
             )
-            for batch in progress:
+            epoch_started = time.monotonic()
+            for step, batch in enumerate(progress):
+                if epoch == 0 and step == timed_batches and self.deadline is not None:
+                    epochs = self._settle_epochs(
+                        (time.monotonic() - epoch_started) / step,
+                        step,
+                        batches_per_epoch,
+                        validation_seconds,
+                    )
+                    length[0] = batches_per_epoch * epochs
+                    progress.set_description(f"Fine-tuning, epoch 1/{epochs}")
                 encoded = self._encode([texts[i] for i in batch])
                 logits = self.network(encoded["input_ids"], encoded["attention_mask"])
                 loss = functional.cross_entropy(
@@ -350,8 +379,33 @@ class _Trainer:
             )
             if accuracy >= best_accuracy:
                 best_accuracy, best_state = accuracy, copy.deepcopy(self.network.state_dict())
+            epoch += 1
         if best_state is not None:
             self.network.load_state_dict(best_state)
+
+    def _settle_epochs(
+        self,
+        seconds_per_batch: float,
+        batches_done: int,
+        batches_per_epoch: int,
+        validation_seconds: float,
+    ) -> int:
+        epochs = epochs_that_fit(
+            self.deadline - time.monotonic(),
+            seconds_per_batch,
+            batches_per_epoch - batches_done,
+            batches_per_epoch,
+            validation_seconds,
+            self.settings.epochs,
+        )
+        self.history.append(
+            {
+                "stage": "time budget",
+                "seconds_per_batch": round(seconds_per_batch, 4),
+                "epochs": epochs,
+            }
+        )
+        return epochs
 
     def _validation_accuracy(self, validation: list[LabelledExample]) -> float:
         predictions = self.logits([e.text for e in validation]).argmax(-1)
@@ -416,6 +470,23 @@ def _fuse_transformer_operators(path: Path, config) -> None:
         optimised.save_model_to_file(str(path))
     finally:
         logging.disable(logging.NOTSET)
+
+
+def epochs_that_fit(
+    seconds_left: float,
+    seconds_per_batch: float,
+    batches_left_in_first: int,
+    batches_per_epoch: int,
+    validation_seconds: float,
+    most: int,
+) -> int:
+    """Return how many epochs (one at least, `most` at most) end in `seconds_left`.
+
+    Called during the first epoch: it finishes anyway, each further one must fit whole.
+    """
+    first = seconds_per_batch * batches_left_in_first + validation_seconds
+    each = seconds_per_batch * batches_per_epoch + validation_seconds
+    return max(1, min(most, 1 + int((seconds_left - first) // each)))
 
 
 def _per_intent_sample(

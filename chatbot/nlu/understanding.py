@@ -1,13 +1,16 @@
 """What a visitor's message means: the promoted model's intents plus the extracted entities."""
 
+import logging
+
 from django.db import IntegrityError
 
-from chatbot.models import Event
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
 from chatbot.nlu.models import MessageClassification
 from knowledge.linking import GraphLinker
 from knowledge.service import current_graph
+
+logger = logging.getLogger(__name__)
 
 
 def understand_texts(texts: list[str], threads: int = 1) -> list[dict]:
@@ -25,22 +28,13 @@ def understand_texts(texts: list[str], threads: int = 1) -> list[dict]:
     return results
 
 
-def understand_events(event_ids: list[int], threads: int = 1) -> dict[int, dict]:
-    """Classify visitor messages once each: a stored verdict is returned, never redone."""
-    stored = {c.event_id: c for c in MessageClassification.objects.filter(event_id__in=event_ids)}
-    missing = list(
-        Event.objects.filter(pk__in=set(event_ids) - stored.keys()).values_list("pk", "text")
-    )
-    results = {event_id: _as_result(c) for event_id, c in stored.items()}
-    fresh = understand_texts([text for _, text in missing], threads)
-    for (event_id, _), result in zip(missing, fresh, strict=True):
-        results[event_id] = _store(event_id, result) if result["status"] == "ok" else result
-    return results
+def record_verdicts(verdicts: list[tuple[int, dict]]) -> None:
+    """Keep the first verdict on each message (event id, result); a redelivery's is ignored.
 
-
-def _store(event_id: int, result: dict) -> dict:
-    try:
-        MessageClassification.objects.create(
+    Written after the waiting consumer has its answer, so the database is never on the way.
+    """
+    rows = [
+        MessageClassification(
             event_id=event_id,
             intent=result["intent"],
             confidence=result["confidence"],
@@ -49,19 +43,11 @@ def _store(event_id: int, result: dict) -> dict:
             entities=result["entities"],
             model_version=result["model_version"],
         )
+        for event_id, result in verdicts
+        if result["status"] == "ok"
+    ]
+    try:
+        MessageClassification.objects.bulk_create(rows, ignore_conflicts=True)
     except IntegrityError:
-        # A redelivered task raced the first delivery; the first verdict stands.
-        return _as_result(MessageClassification.objects.get(event_id=event_id))
-    return result
-
-
-def _as_result(classification: MessageClassification) -> dict:
-    return {
-        "status": "ok",
-        "intent": classification.intent,
-        "confidence": classification.confidence,
-        "is_low_confidence": classification.is_low_confidence,
-        "ranking": classification.ranking,
-        "model_version": classification.model_version,
-        "entities": classification.entities,
-    }
+        # The conversation was deleted meanwhile; its visitor already has the answer.
+        logger.warning("Verdicts on %d deleted message(s) were not kept", len(rows))

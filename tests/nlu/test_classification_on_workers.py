@@ -27,27 +27,39 @@ def stored_message(text: str) -> int:
     return actions.record_visitor_message(conversation.pk, "c-1", text)[0].pk
 
 
-async def classify_on_worker(event_id: int, queue: str, timeout: float) -> dict:
+async def classify_on_worker(event_id: int, text: str, queue: str, timeout: float) -> dict:
     """Send the task and wait for the result on a channel of our own."""
     channel_layer = get_channel_layer()
     reply_channel = await channel_layer.new_channel()
-    request = {"event_id": event_id, "reply_channel": reply_channel, "request_id": uuid.uuid4().hex}
+    request = {
+        "event_id": event_id,
+        "text": text,
+        "reply_channel": reply_channel,
+        "request_id": uuid.uuid4().hex,
+    }
     await database_sync_to_async(classify_messages.apply_async)(args=[[request]], queue=queue)
     message = await asyncio.wait_for(channel_layer.receive(reply_channel), timeout)
     assert message["request_id"] == request["request_id"]
     return message["result"]
 
 
-async def test_a_real_worker_classifies_a_stored_message(requires_services, celery_worker):
-    event_id = await stored_message("somebody stole my card")
+async def stored_verdicts(event_id: int) -> int:
+    """Wait for the worker to record its verdict (after answering); return how many there are."""
+    count = MessageClassification.objects.filter(event_id=event_id).count
+    deadline = time.monotonic() + 10
+    while not await database_sync_to_async(count)() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return await database_sync_to_async(count)()
 
-    result = await classify_on_worker(event_id, "nlu", timeout=30)
+
+async def test_a_real_worker_classifies_a_stored_message(requires_services, celery_worker):
+    text = "somebody stole my card"
+    event_id = await stored_message(text)
+
+    result = await classify_on_worker(event_id, text, "nlu", timeout=30)
 
     assert (result["status"], result["intent"]) == ("ok", "lost_or_stolen_card")
-    count = await database_sync_to_async(
-        MessageClassification.objects.filter(event_id=event_id).count
-    )()
-    assert count == 1
+    assert await stored_verdicts(event_id) == 1
 
 
 async def test_a_worker_killed_mid_task_still_classifies_the_message_once(
@@ -59,8 +71,9 @@ async def test_a_worker_killed_mid_task_still_classifies_the_message_once(
         tiny_model_var_dir, "nlu-stall", app="tests.nlu.stalling_worker", log_name="stalling"
     )
     try:
-        event_id = await stored_message("my card still hasn't arrived")
-        waiting = asyncio.create_task(classify_on_worker(event_id, "nlu-stall", timeout=60))
+        text = "my card still hasn't arrived"
+        event_id = await stored_message(text)
+        waiting = asyncio.create_task(classify_on_worker(event_id, text, "nlu-stall", timeout=60))
         deadline = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -76,7 +89,4 @@ async def test_a_worker_killed_mid_task_still_classifies_the_message_once(
 
     assert (result["status"], result["intent"]) == ("ok", "card_arrival")
     assert "WorkerLostError" in worker.log_path.read_text()
-    count = await database_sync_to_async(
-        MessageClassification.objects.filter(event_id=event_id).count
-    )()
-    assert count == 1
+    assert await stored_verdicts(event_id) == 1

@@ -39,7 +39,7 @@ async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(sett
 
     # Silent workers (with Redis), or a classifier stuck in the web process (embedded).
     monkeypatch.setattr(tasks.classify_messages, "apply_async", lambda *args, **kwargs: None)
-    monkeypatch.setattr(understanding, "understand_events", stuck_classifier)
+    monkeypatch.setattr(understanding, "understand_texts", stuck_classifier)
 
     reply, state = await ask("where is my card?")
 

@@ -15,6 +15,7 @@ from chatbot.nlu.training import (
     _decide_promotion,
     choose_threshold,
     data_hash,
+    epochs_that_fit,
     fit_temperature,
     stratified_split,
     train_and_store,
@@ -112,12 +113,35 @@ def test_fine_tuning_trains_the_encoder_and_rejection_uses_out_of_scope_examples
     outcome = train_and_store(examples, training, out_of_scope_label="oos", show_progress=False)
 
     assert outcome.is_promoted
-    assert [entry["stage"] for entry in outcome.metadata["history"]] == ["epoch 1"]
+    assert [entry["stage"] for entry in outcome.metadata["history"]] == ["time budget", "epoch 1"]
     assert "oos" not in outcome.metadata["labels"]
     assert outcome.metadata["examples"]["out_of_scope"] == 4
     assert outcome.metadata["calibration"]["rule"].startswith("balanced")
     assert set(outcome.metadata["validation"]) >= {"in_scope_accuracy", "out_of_scope_recall"}
     assert IntentClassifier(outcome.directory).labels == sorted(TINY_INTENTS)
+
+
+def test_fine_tuning_runs_only_the_epochs_that_fit_its_time_budget(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    # A budget that the work after fine-tuning alone exceeds: one epoch, not the three asked.
+    training = TrainingSettings(
+        mode="finetune", epochs=3, batch_size=8, validation_fraction=0.25, time_budget_minutes=0.01
+    )
+
+    outcome = train_and_store(tiny_examples(), training, show_progress=False)
+
+    history = outcome.metadata["history"]
+    assert [entry["stage"] for entry in history] == ["time budget", "epoch 1"]
+    assert history[0]["epochs"] == 1 and history[0]["seconds_per_batch"] > 0
+
+
+def test_the_epochs_that_fit_count_whole_epochs_after_the_first():
+    # 100 batches an epoch at 1 s plus 10 s of validation: 110 s an epoch; 60 s finish the first.
+    def fit(seconds_left: float, most: int = 7) -> int:
+        return epochs_that_fit(seconds_left, 1.0, 50, 100, 10.0, most)
+
+    assert [fit(30), fit(60), fit(169), fit(170), fit(500)] == [1, 1, 1, 2, 5]
+    assert fit(10_000) == 7 and fit(10_000, most=3) == 3
 
 
 def test_the_train_command_trains_the_stored_examples(settings, tmp_path, db, capsys):

@@ -1,10 +1,10 @@
-"""Understanding a stored message: classified once, entities attached."""
+"""Understanding messages: intents and entities; the first verdict on a message is kept."""
 
 import pytest
 
 from chatbot import actions
 from chatbot.nlu.models import MessageClassification
-from chatbot.nlu.understanding import understand_events, understand_texts
+from chatbot.nlu.understanding import record_verdicts, understand_texts
 
 pytestmark = pytest.mark.django_db
 
@@ -15,15 +15,18 @@ def visitor_message(text: str) -> int:
     return event.pk
 
 
-def test_a_message_is_classified_once_and_the_stored_verdict_is_reused(tiny_model):
-    event_id = visitor_message("I lost my card in Spain, it ends 4321")
+def test_the_first_verdict_on_a_message_is_kept_and_a_redelivered_one_ignored(tiny_model):
+    text = "I lost my card in Spain, it ends 4321"
+    event_id = visitor_message(text)
+    (first,) = understand_texts([text])
+    redelivered = {**first, "model_version": "a later model"}
 
-    first = understand_events([event_id])[event_id]
-    again = understand_events([event_id])[event_id]
+    record_verdicts([(event_id, first)])
+    record_verdicts([(event_id, redelivered)])
 
+    stored = MessageClassification.objects.get(event_id=event_id)
     assert first["status"] == "ok" and first["intent"] == "lost_or_stolen_card"
-    assert again == first
-    assert MessageClassification.objects.filter(event_id=event_id).count() == 1
+    assert (stored.intent, stored.model_version) == (first["intent"], first["model_version"])
     assert {(e["type"], str(e["value"])) for e in first["entities"]} >= {
         ("card_last4", "4321"),
         ("country", "ES"),
@@ -34,7 +37,8 @@ def test_without_a_trained_model_the_status_says_so_and_nothing_is_stored(settin
     settings.VAR_DIR = tmp_path
     event_id = visitor_message("hello")
 
-    result = understand_events([event_id])[event_id]
+    (result,) = understand_texts(["hello"])
+    record_verdicts([(event_id, result)])
 
     assert result == {"status": "no_model", "entities": []}
     assert MessageClassification.objects.count() == 0

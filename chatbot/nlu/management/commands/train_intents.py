@@ -24,7 +24,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="promote even if worse on validation"
         )
-        parser.add_argument("--epochs", type=int, default=defaults.epochs)
+        parser.add_argument(
+            "--epochs", type=int, default=defaults.epochs, help="the most epochs to fine-tune"
+        )
+        parser.add_argument(
+            "--time-budget-minutes",
+            type=float,
+            default=defaults.time_budget_minutes,
+            help="fine-tuning runs only the epochs that end within this (0: no limit)",
+        )
         parser.add_argument(
             "--encoder-learning-rate", type=float, default=defaults.encoder_learning_rate
         )
@@ -40,6 +48,7 @@ class Command(BaseCommand):
         settings = TrainingSettings(
             mode="fast" if options["fast"] else "finetune",
             epochs=options["epochs"],
+            time_budget_minutes=options["time_budget_minutes"] or None,
             encoder_learning_rate=options["encoder_learning_rate"],
             batch_size=options["batch_size"],
             threads=options["threads"],
