@@ -147,7 +147,7 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 2000, 10)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chatbot.channel_layer.OneTripRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {

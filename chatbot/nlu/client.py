@@ -1,18 +1,23 @@
 """The consumer's side of classification: send to the workers, await the answer, never block."""
 
 import asyncio
+import functools
 import logging
 import uuid
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 16
+
+# One thread per process publishes every batch (a batcher sends one at a time anyway), so its
+# broker connection stays open and no executor is set up per request.
+_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu-publish")
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,12 @@ class _Batcher:
             batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
             payload = [request.__dict__ for request in batch]
             try:
-                # Publishing to the broker is blocking I/O.
-                await sync_to_async(classify_messages.apply_async, thread_sensitive=False)(
-                    args=[payload], queue=settings.NLU_QUEUE
+                # Publishing to the broker is blocking I/O: it runs on the publishing thread.
+                await asyncio.get_running_loop().run_in_executor(
+                    _publisher,
+                    functools.partial(
+                        classify_messages.apply_async, args=[payload], queue=settings.NLU_QUEUE
+                    ),
                 )
             except Exception:
                 # The waiting turns time out and answer with the fallback.

@@ -27,8 +27,6 @@ from chatbot.nlu.importing import LabelledExample
 
 INFERENCE_BATCH = 128
 CENTROID_SAMPLE_PER_INTENT = 24
-# Fine-tuning times this many batches before it settles how many epochs fit the time budget.
-TIMED_BATCHES = 40
 # What follows fine-tuning (calibration, ONNX export and fusion, the promotion check) takes
 # about this long on two cores; the budget keeps it free.
 SECONDS_AFTER_FINE_TUNING = 60
@@ -338,11 +336,8 @@ class _Trainer:
             ),
         )
         texts = [e.text for e in training]
-        validation_started = time.monotonic()
         best_accuracy, best_state = self._validation_accuracy(validation), None
-        validation_seconds = time.monotonic() - validation_started
         generator = random.Random(self.settings.seed)
-        timed_batches = max(1, min(TIMED_BATCHES, batches_per_epoch // 2))
         epoch = 0
         while epoch < epochs:
             self.network.train()
@@ -353,16 +348,7 @@ class _Trainer:
                 total=batches_per_epoch,
             )
             epoch_started = time.monotonic()
-            for step, batch in enumerate(progress):
-                if epoch == 0 and step == timed_batches and self.deadline is not None:
-                    epochs = self._settle_epochs(
-                        (time.monotonic() - epoch_started) / step,
-                        step,
-                        batches_per_epoch,
-                        validation_seconds,
-                    )
-                    length[0] = batches_per_epoch * epochs
-                    progress.set_description(f"Fine-tuning, epoch 1/{epochs}")
+            for batch in progress:
                 encoded = self._encode([texts[i] for i in batch])
                 logits = self.network(encoded["input_ids"], encoded["attention_mask"])
                 loss = functional.cross_entropy(
@@ -374,38 +360,29 @@ class _Trainer:
                 optimiser.step()
                 schedule.step()
             accuracy = self._validation_accuracy(validation)
+            epoch += 1
+            if self.deadline is not None:
+                # Each epoch's own pace decides whether another fits, so a slow start (another
+                # program busy for a while) neither overruns the budget nor wastes it.
+                epochs = epochs_that_fit(
+                    self.deadline - time.monotonic(),
+                    time.monotonic() - epoch_started,
+                    epoch,
+                    settings.epochs,
+                )
+                length[0] = batches_per_epoch * epochs
             self.history.append(
-                {"stage": f"epoch {epoch + 1}", "validation_accuracy": round(accuracy, 6)}
+                {
+                    "stage": f"epoch {epoch}",
+                    "validation_accuracy": round(accuracy, 6),
+                    "seconds": round(time.monotonic() - epoch_started, 1),
+                    "epochs_planned": epochs,
+                }
             )
             if accuracy >= best_accuracy:
                 best_accuracy, best_state = accuracy, copy.deepcopy(self.network.state_dict())
-            epoch += 1
         if best_state is not None:
             self.network.load_state_dict(best_state)
-
-    def _settle_epochs(
-        self,
-        seconds_per_batch: float,
-        batches_done: int,
-        batches_per_epoch: int,
-        validation_seconds: float,
-    ) -> int:
-        epochs = epochs_that_fit(
-            self.deadline - time.monotonic(),
-            seconds_per_batch,
-            batches_per_epoch - batches_done,
-            batches_per_epoch,
-            validation_seconds,
-            self.settings.epochs,
-        )
-        self.history.append(
-            {
-                "stage": "time budget",
-                "seconds_per_batch": round(seconds_per_batch, 4),
-                "epochs": epochs,
-            }
-        )
-        return epochs
 
     def _validation_accuracy(self, validation: list[LabelledExample]) -> float:
         predictions = self.logits([e.text for e in validation]).argmax(-1)
@@ -472,21 +449,9 @@ def _fuse_transformer_operators(path: Path, config) -> None:
         logging.disable(logging.NOTSET)
 
 
-def epochs_that_fit(
-    seconds_left: float,
-    seconds_per_batch: float,
-    batches_left_in_first: int,
-    batches_per_epoch: int,
-    validation_seconds: float,
-    most: int,
-) -> int:
-    """Return how many epochs (one at least, `most` at most) end in `seconds_left`.
-
-    Called during the first epoch: it finishes anyway, each further one must fit whole.
-    """
-    first = seconds_per_batch * batches_left_in_first + validation_seconds
-    each = seconds_per_batch * batches_per_epoch + validation_seconds
-    return max(1, min(most, 1 + int((seconds_left - first) // each)))
+def epochs_that_fit(seconds_left: float, epoch_seconds: float, done: int, most: int) -> int:
+    """Return how many epochs to run in all: those done, and whole ones more that fit."""
+    return max(done, min(most, done + int(seconds_left // epoch_seconds)))
 
 
 def _per_intent_sample(

@@ -113,7 +113,7 @@ def test_fine_tuning_trains_the_encoder_and_rejection_uses_out_of_scope_examples
     outcome = train_and_store(examples, training, out_of_scope_label="oos", show_progress=False)
 
     assert outcome.is_promoted
-    assert [entry["stage"] for entry in outcome.metadata["history"]] == ["time budget", "epoch 1"]
+    assert [entry["stage"] for entry in outcome.metadata["history"]] == ["epoch 1"]
     assert "oos" not in outcome.metadata["labels"]
     assert outcome.metadata["examples"]["out_of_scope"] == 4
     assert outcome.metadata["calibration"]["rule"].startswith("balanced")
@@ -131,17 +131,17 @@ def test_fine_tuning_runs_only_the_epochs_that_fit_its_time_budget(settings, tmp
     outcome = train_and_store(tiny_examples(), training, show_progress=False)
 
     history = outcome.metadata["history"]
-    assert [entry["stage"] for entry in history] == ["time budget", "epoch 1"]
-    assert history[0]["epochs"] == 1 and history[0]["seconds_per_batch"] > 0
+    assert [entry["stage"] for entry in history] == ["epoch 1"]
+    assert history[0]["epochs_planned"] == 1 and history[0]["seconds"] > 0
 
 
-def test_the_epochs_that_fit_count_whole_epochs_after_the_first():
-    # 100 batches an epoch at 1 s plus 10 s of validation: 110 s an epoch; 60 s finish the first.
+def test_the_epochs_that_fit_are_whole_ones_after_those_done():
+    # 100 s an epoch, two done, seven at most.
     def fit(seconds_left: float, most: int = 7) -> int:
-        return epochs_that_fit(seconds_left, 1.0, 50, 100, 10.0, most)
+        return epochs_that_fit(seconds_left, 100.0, 2, most)
 
-    assert [fit(30), fit(60), fit(169), fit(170), fit(500)] == [1, 1, 1, 2, 5]
-    assert fit(10_000) == 7 and fit(10_000, most=3) == 3
+    assert [fit(-5), fit(99), fit(100), fit(250), fit(10_000)] == [2, 2, 3, 4, 7]
+    assert fit(10_000, most=5) == 5
 
 
 def test_the_train_command_trains_the_stored_examples(settings, tmp_path, db, capsys):
