@@ -227,7 +227,9 @@ class Visitor:
                 STATS.errors["_stream_end_without_event"] += 1
         elif kind == "stream_start":
             self.open_streams.add(frame.get("stream_id"))
-        elif kind in ("stream_delta", "typing", "pong"):
+        elif kind in ("stream_delta", "stream_replace", "typing", "pong", "handoff"):
+            # Live text (the committed reply comes with stream_end) and status frames: who
+            # answers now, which the widget shows and the benchmark does not measure.
             pass
         elif kind == "ack":
             self.on_ack(frame, now)
