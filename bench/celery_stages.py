@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from intent_benchmark import start_worker  # a script beside this one
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BANKING77_TEST = REPO_ROOT.parent / "shared" / "data" / "banking77" / "test.csv"
 
@@ -42,7 +44,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     log = work / "stages.jsonl"
-    worker = start_worker(arguments, log)
+    worker = start_stage_timing_worker(arguments, log)
     try:
         texts = [line.split(",")[0] for line in BANKING77_TEST.read_text().splitlines()[1:]]
         sent = asyncio.run(send_one_at_a_time(texts[: arguments.messages + 10]))
@@ -53,44 +55,15 @@ def main() -> None:
     print(json.dumps(stage_medians(sent[10:], marks[10:], arguments), indent=2))
 
 
-def start_worker(arguments: argparse.Namespace, log: Path) -> subprocess.Popen:
+def start_stage_timing_worker(arguments: argparse.Namespace, log: Path) -> subprocess.Popen:
     environment = {
-        **os.environ,
         "STAGES_LOG": str(log),
         "PYTHONPATH": str(REPO_ROOT),
         "NLU_THREADS": str(arguments.threads),
     }
     if arguments.empty:
         environment["STAGES_EMPTY"] = "1"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bench.celery_stages_worker",
-            "worker",
-            "-Q",
-            "nlu",
-            "--concurrency",
-            "1",
-            "--pool",
-            arguments.pool,
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=(log.parent / "worker.log").open("w"),
-    )
-    from chatbot.celery import app
-
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the worker did not start")
-    return worker
+    return start_worker(log.parent, "bench.celery_stages_worker", arguments.pool, environment)
 
 
 async def send_one_at_a_time(texts: list[str]) -> list[tuple[float, float, float]]:

@@ -233,7 +233,10 @@ async def celery_round_trips(model_dir: Path, work: Path, arguments: argparse.Na
         worker.wait(timeout=30)
 
 
-def start_worker(work: Path) -> subprocess.Popen:
+def start_worker(
+    work: Path, app: str = "chatbot", pool: str = "prefork", environment: dict | None = None
+) -> subprocess.Popen:
+    """Start one Celery worker process on the `nlu` queue; return it once it answers a ping."""
     log_path = work / "worker.log"
     with log_path.open("w") as log:
         worker = subprocess.Popen(
@@ -242,26 +245,26 @@ def start_worker(work: Path) -> subprocess.Popen:
                 "-m",
                 "celery",
                 "-A",
-                "chatbot",
+                app,
                 "worker",
                 "-Q",
                 "nlu",
                 "--concurrency",
                 "1",
                 "--pool",
-                "prefork",
+                pool,
                 "--loglevel",
                 "WARNING",
             ],
             cwd=REPO_ROOT,
-            env={**os.environ, "NLU_THREADS": "2"},
+            env={**os.environ, "NLU_THREADS": "2", **(environment or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    from chatbot.celery import app
+    from chatbot.celery import app as celery_app
 
     deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
+    while not celery_app.control.ping(timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
     return worker

@@ -61,44 +61,24 @@ def escalation_reason(
     flow_retries: int,
     is_repeat: bool,
 ) -> str | None:
-    """Return why this turn should go to a person, or None to let the bot carry on."""
+    """Return why this turn should go to a person, or None to let the bot carry on.
+
+    The first reason that holds is the turn's reason; it escalates only if its trigger is on.
+    """
     if not rules.is_enabled:
         return None
-    reason = _first_reason(
-        rules,
-        text,
-        decision,
-        intent,
-        is_confident,
-        unclear_streak,
-        frustration,
-        flow_retries,
-        is_repeat,
-    )
-    return reason if reason in rules.triggers else None
-
-
-def _first_reason(
-    rules,
-    text,
-    decision,
-    intent,
-    is_confident,
-    unclear_streak,
-    frustration,
-    flow_retries,
-    is_repeat,
-) -> str | None:
     if is_explicit_request(text):
-        return "requested"
-    if is_confident and intent in rules.sensitive_intents and not decision.startswith("flow"):
-        return "sensitive_intent"
-    if frustration >= rules.frustration:
-        return "frustration"
-    if decision in rules.unclear_decisions and unclear_streak >= rules.unclear_turns:
-        return "low_confidence"
-    if flow_retries >= rules.flow_retries:
-        return "failed_flow"
-    if is_repeat and decision not in ("greeting", "thanks", "goodbye"):
-        return "repeated_question"
-    return None
+        reason = "requested"
+    elif is_confident and intent in rules.sensitive_intents and not decision.startswith("flow"):
+        reason = "sensitive_intent"
+    elif frustration >= rules.frustration:
+        reason = "frustration"
+    elif decision in rules.unclear_decisions and unclear_streak >= rules.unclear_turns:
+        reason = "low_confidence"
+    elif flow_retries >= rules.flow_retries:
+        reason = "failed_flow"
+    elif is_repeat and decision not in ("greeting", "thanks", "goodbye"):
+        reason = "repeated_question"
+    else:
+        return None
+    return reason if reason in rules.triggers else None

@@ -160,3 +160,21 @@ def test_the_console_refuses_visitors_and_users_without_the_agent_role(
         assert page.request.get(desk_server + "/console/api/report").status == 403
     finally:
         context.close()
+
+
+def test_the_report_page_draws_its_charts_for_an_agent(chromium_browser: Browser, desk_server):
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        log_in(page, desk_server, AGENT, "/console/report/")
+
+        expect(page.get_by_test_id("report-status")).to_contain_text("Updated at")
+        for chart in ("chart-reasons", "chart-intents", "chart-wait", "chart-dispositions"):
+            expect(page.get_by_test_id(chart)).to_be_visible()
+        expect(page.get_by_test_id("signed-in-user")).to_have_text("Anna")
+        assert errors == []
+    finally:
+        context.close()

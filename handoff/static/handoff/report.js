@@ -23,7 +23,7 @@
   if (!main) {
     return;
   }
-  const byId = (id) => document.getElementById(id);
+  const { byId, h } = window.StaffDom;
   const status = byId("report-status");
   const charts = byId("report-charts");
   const tablesButton = byId("report-tables");
@@ -32,17 +32,6 @@
   let uid = 0;
 
   // ---------------------------------------------------------------- helpers
-
-  function h(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attributes || {}).forEach(([name, value]) => {
-      if (value !== null && value !== undefined && value !== false) {
-        node.setAttribute(name, value === true ? "" : String(value));
-      }
-    });
-    append(node, children);
-    return node;
-  }
 
   function s(tag, attributes, ...children) {
     const node = document.createElementNS(SVG_NS, tag);
