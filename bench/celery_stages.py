@@ -23,7 +23,7 @@ from pathlib import Path
 from intent_benchmark import start_worker  # a script beside this one
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BANKING77_TEST = REPO_ROOT.parent / "shared" / "data" / "banking77" / "test.csv"
+BANKING77_TEST = REPO_ROOT / "chatbot" / "nlu" / "data" / "banking77" / "test.csv"
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BANKING77 = REPO_ROOT.parent / "shared" / "data" / "banking77"
+BANKING77 = REPO_ROOT / "chatbot" / "nlu" / "data" / "banking77"
 
 
 def main() -> None:

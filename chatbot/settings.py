@@ -28,15 +28,6 @@ from handoff.triggers import TRIGGERS, EscalationRules
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def shared_data_file(name: str) -> Path:
-    """Return a file of the machine's shared data (BANKING77): beside the checkout, else at the
-    shared folder's fixed place, so a checkout made elsewhere (a CI run) finds it too."""
-    folders = [BASE_DIR.parent / "shared" / "data", Path("/work/shared/data")]
-    return next(
-        (folder / name for folder in folders if (folder / name).exists()), folders[0] / name
-    )
-
-
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -223,7 +214,11 @@ NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 3.0, 0.05)
 DEMO_KNOWLEDGE_FILE = Path(
     env_str("DEMO_KNOWLEDGE_FILE", str(BASE_DIR / "knowledge" / "demo" / "kestrel_bank.json"))
 )
-DEMO_INTENTS_FILE = Path(env_str("DEMO_INTENTS_FILE", str(shared_data_file("banking77/train.csv"))))
+# Shipped in the repository with its licence (chatbot/nlu/data/), so any clone runs the demo.
+INTENT_DATA_DIR = BASE_DIR / "chatbot" / "nlu" / "data"
+DEMO_INTENTS_FILE = Path(
+    env_str("DEMO_INTENTS_FILE", str(INTENT_DATA_DIR / "banking77" / "train.csv"))
+)
 # Threads per classifying process; a worker with concurrency N uses N processes.
 NLU_THREADS = env_int("NLU_THREADS", 1, 1)
 
