@@ -5,7 +5,11 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
 
-from chatbot.models import Conversation, Event, Turn, Visitor
+from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+
+
+class UnknownAnswer(Exception):
+    """The sequence number names no bot answer in this conversation."""
 
 
 def create_visitor() -> Visitor:
@@ -113,3 +117,19 @@ def complete_turn(
         )
         Conversation.objects.filter(pk=conversation_id).update(state=state)
     return events
+
+
+def record_answer_feedback(conversation_id: uuid.UUID, seq: int, rating: str) -> AnswerFeedback:
+    """Keep the visitor's latest rating of one bot answer, with the turn that produced it.
+
+    Raises UnknownAnswer when `seq` is not a bot message of this conversation.
+    """
+    answer = Event.objects.filter(
+        conversation_id=conversation_id, seq=seq, author=Event.Author.BOT, kind=Event.MESSAGE
+    ).first()
+    if answer is None:
+        raise UnknownAnswer(seq)
+    feedback, _ = AnswerFeedback.objects.update_or_create(
+        answer=answer, defaults={"rating": rating, "turn": answer.answering_turn()}
+    )
+    return feedback

@@ -1,8 +1,12 @@
-"""Read-only admin views of conversations and their logs."""
+"""Read-only admin views of conversations, their logs, and the visitors' ratings of answers."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from chatbot.models import Conversation, Event, Turn, Visitor
+from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+
+RATING_MARKS = {AnswerFeedback.Rating.UP: "👍", AnswerFeedback.Rating.DOWN: "👎"}
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,10 +20,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class TurnInline(admin.TabularInline):
-    """Each turn's decision and what it changed in the dialogue state, in order."""
+    """Each turn's decision, what it changed in the state, and how its answers were rated."""
 
     model = Turn
-    fields = ("visitor_event", "decision", "changes")
+    fields = ("visitor_event", "decision", "changes", "feedback")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -27,6 +31,9 @@ class TurnInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("answer_feedback__answer")
 
     @admin.display(description="decision")
     def decision(self, turn: Turn) -> str:
@@ -41,16 +48,29 @@ class TurnInline(admin.TabularInline):
             if name not in ("recent_questions", "turn_count")
         )
 
+    @admin.display(description="visitor's rating")
+    def feedback(self, turn: Turn) -> str:
+        ratings = sorted(turn.answer_feedback.all(), key=lambda feedback: feedback.answer.seq)
+        return " ".join(f"{RATING_MARKS[item.rating]} #{item.answer.seq}" for item in ratings)
+
 
 class EventInline(admin.TabularInline):
     model = Event
-    fields = ("seq", "author", "kind", "text", "client_id", "created_at")
+    fields = ("seq", "author", "kind", "text", "client_id", "created_at", "rating")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("feedback")
+
+    @admin.display(description="visitor's rating")
+    def rating(self, event: Event) -> str:
+        feedback = getattr(event, "feedback", None)
+        return RATING_MARKS[feedback.rating] if feedback else ""
 
 
 @admin.register(Conversation)
@@ -78,3 +98,31 @@ class TurnAdmin(ReadOnlyAdmin):
         "state",
         "created_at",
     )
+
+
+@admin.register(AnswerFeedback)
+class AnswerFeedbackAdmin(ReadOnlyAdmin):
+    """Every rated answer, newest first; filter by rating to read what did not help."""
+
+    list_display = ("mark", "answer_text", "question", "conversation", "updated_at")
+    list_filter = ("rating",)
+    list_select_related = ("answer", "turn__visitor_event")
+    readonly_fields = ("rating", "answer", "turn", "created_at", "updated_at")
+
+    @admin.display(description="rating", ordering="rating")
+    def mark(self, feedback: AnswerFeedback) -> str:
+        return f"{RATING_MARKS[feedback.rating]} {feedback.rating}"
+
+    @admin.display(description="answer")
+    def answer_text(self, feedback: AnswerFeedback) -> str:
+        return feedback.answer.text
+
+    @admin.display(description="visitor's message")
+    def question(self, feedback: AnswerFeedback) -> str:
+        return feedback.turn.visitor_event.text if feedback.turn else ""
+
+    @admin.display(description="conversation")
+    def conversation(self, feedback: AnswerFeedback) -> str:
+        conversation_id = feedback.answer.conversation_id
+        url = reverse("admin:chatbot_conversation_change", args=[conversation_id])
+        return format_html('<a href="{}">{}</a>', url, conversation_id)

@@ -193,6 +193,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise FrameError(error.code, str(error)) from None
         await self.send_frame({"type": "handoff", "status": "rated"})
 
+    async def on_feedback(self, frame: dict) -> None:
+        try:
+            feedback = await database_sync_to_async(actions.record_answer_feedback)(
+                self.session.conversation_id, frame["seq"], frame["rating"]
+            )
+        except actions.UnknownAnswer:
+            raise FrameError(
+                "unknown_event",
+                f"There is no answer of the assistant numbered {frame['seq']} in this chat.",
+                seq=frame["seq"],
+            ) from None
+        await self.send_frame(
+            {"type": "feedback_saved", "seq": frame["seq"], "rating": feedback.rating}
+        )
+
     async def replay(self, after_seq: int) -> None:
         """Send every stored event after `after_seq`, in order, then `synced`."""
         last_sent = after_seq
@@ -208,7 +223,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _load_events(self, after_seq: int) -> list[dict]:
         conversation = Conversation(pk=self.session.conversation_id)
-        return [event.as_frame() for event in conversation.events_after(after_seq)[:REPLAY_BATCH]]
+        events = conversation.events_after(after_seq).select_related("feedback")
+        return [event.as_replayed_frame() for event in events[:REPLAY_BATCH]]
 
     async def publish(self, frame: dict) -> None:
         """Send a frame to this socket, and what other sockets need to every other one.

@@ -16,10 +16,14 @@ VISITOR_FRAME_TYPES = (
     "handoff_cancel",
     "leave_message",
     "rate",
+    "feedback",
 )
+FEEDBACK_RATINGS = ("up", "down")
 MAX_CONTACT_CHARS = 200
 MAX_CLIENT_ID_CHARS = 64
 MAX_TOKEN_CHARS = 512
+# The largest sequence number a database column holds (PostgreSQL's integer).
+MAX_SEQ = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,24 @@ def _validate_rate(frame: dict, limits: Limits) -> dict:
     return {"type": "rate", "score": score}
 
 
+def _validate_feedback(frame: dict, limits: Limits) -> dict:
+    seq = frame.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+        raise _field_error(
+            "seq", "'seq' must be the rated answer's sequence number, a positive integer.", frame
+        )
+    rating = frame.get("rating")
+    if rating not in FEEDBACK_RATINGS:
+        raise _field_error("rating", "'rating' must be up or down.", frame)
+    return {"type": "feedback", "seq": seq, "rating": rating}
+
+
 _VALIDATORS = {
     "handoff_request": _validate_bare,
     "handoff_cancel": _validate_bare,
     "leave_message": _validate_leave_message,
     "rate": _validate_rate,
+    "feedback": _validate_feedback,
     "hello": _validate_hello,
     "message": _validate_message,
     "resume": _validate_resume,

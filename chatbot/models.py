@@ -1,4 +1,4 @@
-"""Visitors, their conversations, and each conversation's append-only event log."""
+"""Visitors, their conversations, each conversation's append-only event log, and answer ratings."""
 
 import uuid
 
@@ -112,6 +112,35 @@ class Event(models.Model):
             frame["data"] = self.data
         return frame
 
+    def as_replayed_frame(self) -> dict:
+        """Return the `event` frame, with the visitor's rating if this answer has one."""
+        frame = self.as_frame()
+        feedback = getattr(self, "feedback", None)
+        if feedback is not None:
+            frame["feedback"] = feedback.rating
+        return frame
+
+    def answering_turn(self) -> "Turn | None":
+        """Return the turn that committed this bot message, or None for any other event.
+
+        A turn commits its replies and then itself in one transaction, and turns are answered
+        one at a time in message order: so it is the first turn, in message order, among those
+        whose visitor message came before this event and that were not yet stored when it was.
+        Not simply the turn of the latest visitor message before it: a message sent while the
+        bot was still answering the previous one comes before that answer too.
+        """
+        if self.author != Event.Author.BOT or self.kind != Event.MESSAGE:
+            return None
+        return (
+            Turn.objects.filter(
+                conversation_id=self.conversation_id,
+                visitor_event__seq__lt=self.seq,
+                created_at__gte=self.created_at,
+            )
+            .order_by("visitor_event__seq")
+            .first()
+        )
+
 
 class Turn(models.Model):
     """The bot's handling of one visitor message, with the dialogue state it left."""
@@ -129,3 +158,27 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"turn for #{self.visitor_event.seq}"
+
+
+class AnswerFeedback(models.Model):
+    """A visitor's thumbs up or down on one bot answer; a new rating replaces the old one."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "👍 helped"
+        DOWN = "down", "👎 did not help"
+
+    answer = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="feedback")
+    # The turn that produced the answer, resolved when the rating is stored.
+    turn = models.ForeignKey(
+        Turn, on_delete=models.SET_NULL, null=True, blank=True, related_name="answer_feedback"
+    )
+    rating = models.CharField(max_length=8, choices=Rating.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name_plural = "answer feedback"
+
+    def __str__(self) -> str:
+        return f"{self.rating} on #{self.answer.seq}"

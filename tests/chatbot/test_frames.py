@@ -60,3 +60,43 @@ def test_an_unknown_type_is_quoted_but_cut_short():
 
     assert error.value.code == "unknown_type"
     assert len(error.value.message) < 80
+
+
+def test_a_feedback_frame_keeps_the_rated_seq_and_the_rating():
+    frame = parse({"type": "feedback", "seq": 7, "rating": "down", "comment": "<b>x</b>"})
+
+    assert frame == {"type": "feedback", "seq": 7, "rating": "down"}
+
+
+@pytest.mark.parametrize("seq", [None, 0, -3, 1.5, "7", True, [7], 2**31], ids=repr)
+def test_a_feedback_frame_without_a_positive_whole_seq_names_the_seq_field(seq):
+    frame = {"type": "feedback", "rating": "up"}
+    if seq is not None:
+        frame["seq"] = seq
+
+    with pytest.raises(FrameError) as error:
+        parse(frame)
+
+    assert error.value.as_frame() == {
+        "type": "error",
+        "code": "invalid_field",
+        "message": "'seq' must be the rated answer's sequence number, a positive integer.",
+        "field": "seq",
+    }
+
+
+@pytest.mark.parametrize("rating", [None, "", "UP", "meh", 1, True, ["up"]], ids=repr)
+def test_a_feedback_frame_with_a_rating_other_than_up_or_down_names_the_rating_field(rating):
+    frame = {"type": "feedback", "seq": 3}
+    if rating is not None:
+        frame["rating"] = rating
+
+    with pytest.raises(FrameError) as error:
+        parse(frame)
+
+    assert error.value.as_frame() == {
+        "type": "error",
+        "code": "invalid_field",
+        "message": "'rating' must be up or down.",
+        "field": "rating",
+    }
