@@ -69,7 +69,11 @@
       rateQuestion: "How would you rate this chat?",
       rateStars: { one: "{n} star", other: "{n} stars" },
       rateSend: "Send rating",
-      rateThanks: "Thanks for your feedback"
+      rateThanks: "Thanks for your feedback",
+      quickReplies: "Suggested replies",
+      feedbackQuestion: "Was this answer helpful?",
+      feedbackUp: "This answer helped",
+      feedbackDown: "This answer did not help"
     },
     de: {
       open: "Chat öffnen",
@@ -123,7 +127,11 @@
       rateQuestion: "Wie bewerten Sie diesen Chat?",
       rateStars: { one: "{n} Stern", other: "{n} Sterne" },
       rateSend: "Bewertung senden",
-      rateThanks: "Danke für Ihr Feedback"
+      rateThanks: "Danke für Ihr Feedback",
+      quickReplies: "Antwortvorschläge",
+      feedbackQuestion: "War diese Antwort hilfreich?",
+      feedbackUp: "Diese Antwort hat geholfen",
+      feedbackDown: "Diese Antwort hat nicht geholfen"
     },
     fr: {
       open: "Ouvrir le chat",
@@ -177,7 +185,11 @@
       rateQuestion: "Comment évaluez-vous cette conversation ?",
       rateStars: { one: "{n} étoile", other: "{n} étoiles" },
       rateSend: "Envoyer la note",
-      rateThanks: "Merci pour votre avis"
+      rateThanks: "Merci pour votre avis",
+      quickReplies: "Réponses suggérées",
+      feedbackQuestion: "Cette réponse vous a-t-elle aidé ?",
+      feedbackUp: "Cette réponse m’a aidé",
+      feedbackDown: "Cette réponse ne m’a pas aidé"
     },
     es: {
       open: "Abrir chat",
@@ -231,7 +243,11 @@
       rateQuestion: "¿Cómo valoraría este chat?",
       rateStars: { one: "{n} estrella", other: "{n} estrellas" },
       rateSend: "Enviar valoración",
-      rateThanks: "Gracias por su opinión"
+      rateThanks: "Gracias por su opinión",
+      quickReplies: "Respuestas sugeridas",
+      feedbackQuestion: "¿Le ha sido útil esta respuesta?",
+      feedbackUp: "Esta respuesta me ha ayudado",
+      feedbackDown: "Esta respuesta no me ha ayudado"
     }
   };
 
@@ -248,6 +264,8 @@
   var LEAVE_MESSAGE_MAX_CHARS = 2000;
   var CONTACT_MAX_CHARS = 200;
   var RATING_MAX = 5;
+  var QUICK_REPLIES_MAX = 8;
+  var ANSWER_RATINGS = ["up", "down"];
   var HANDOFF_RESEND_WINDOW_MS = 5000; // The server repeats the current handoff status after welcome.
   // Statuses of `handoff` frames the widget knows; any other is ignored.
   var HANDOFF_STATUSES = ["waiting", "agent", "bot", "unavailable", "closed", "message_left", "rated"];
@@ -395,7 +413,9 @@
     close: "M6.3 5.3a1 1 0 0 1 1.4 0L12 9.6l4.3-4.3a1 1 0 1 1 1.4 1.4L13.4 11l4.3 4.3a1 1 0 0 1-1.4 1.4L12 12.4l-4.3 4.3a1 1 0 0 1-1.4-1.4l4.3-4.3-4.3-4.3a1 1 0 0 1 0-1.4z",
     send: "M3.4 20.4 21 12 3.4 3.6a.6.6 0 0 0-.8.7L4.5 11H13a1 1 0 0 1 0 2H4.5l-1.9 6.7a.6.6 0 0 0 .8.7z",
     person: "M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.2-8 5v1a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-1c0-2.8-3.6-5-8-5z",
-    star: "M12 2.5l2.94 5.96 6.58.96-4.76 4.64 1.12 6.55L12 17.52l-5.88 3.09 1.12-6.55L2.48 9.42l6.58-.96z"
+    star: "M12 2.5l2.94 5.96 6.58.96-4.76 4.64 1.12 6.55L12 17.52l-5.88 3.09 1.12-6.55L2.48 9.42l6.58-.96z",
+    thumbUp: "M2 10h4v11H2zm6 .5 4.5-7.3a1.6 1.6 0 0 1 2.9 1.2L14.3 9H20a2 2 0 0 1 2 2.3l-1.2 7.6a2.5 2.5 0 0 1-2.5 2.1H8z",
+    thumbDown: "M22 14h-4V3h4zm-6-.5-4.5 7.3a1.6 1.6 0 0 1-2.9-1.2L9.7 15H4a2 2 0 0 1-2-2.3l1.2-7.6A2.5 2.5 0 0 1 5.7 3H16z"
   };
 
   function readableTextOn(color) {
@@ -497,6 +517,8 @@
 
     this.pending = new Map(); // client_id -> {clientId, text, row, bubble, status, ackedSeq}
     this.streams = new Map(); // stream_id -> {row, bubble}
+    this.quickReplies = null; // {seq, group}: the buttons under the newest bot message, if any
+    this.answerRatings = new Map(); // seq of a bot answer -> {saved, wanted, up, down, group}
     this.remoteTyping = false;
     this.remoteTypingAuthor = null;
     this.remoteTypingTimer = null;
@@ -831,6 +853,7 @@
     this.localTypingSent = false;
     this.isResumeInFlight = false;
     this.forgetHandoffFramesInFlight();
+    this.forgetRatingsInFlight();
     if (event.code === 4401) {
       this.startOver();
     }
@@ -853,9 +876,11 @@
     this.highestSeq = 0;
     this.isInitialReplay = true;
     this.reconnectAttempt = 0;
+    this.clearQuickReplies();
     Array.prototype.slice.call(this.log.querySelectorAll("[data-committed]")).forEach(function (row) {
       row.parentNode.removeChild(row);
     });
+    this.answerRatings.clear();
     this.pending.forEach(function (entry) { entry.ackedSeq = null; });
     this.updateEmptyState();
     this.resetHandoff();
@@ -967,6 +992,9 @@
     handoff: function (frame) {
       this.receiveHandoff(frame);
     },
+    feedback_saved: function (frame) {
+      this.receiveRatingSaved(frame);
+    },
     error: function (frame) {
       this.receiveError(frame);
     },
@@ -1039,6 +1067,10 @@
     }
     this.commitRow(row, event.seq, event.created_at);
     this.showSources(row, event.data && event.data.sources);
+    if (event.author === "bot" && event.kind === "message") {
+      this.showAnswerRating(row, event.seq, event.feedback);
+      this.showQuickReplies(row, event.seq, event.data && event.data.quick_replies);
+    }
     this.afterRender(stickToBottom || event.author === "visitor");
     if ((event.author === "bot" || event.author === "agent") && event.kind === "message") {
       if (!this.streams.size) {
@@ -1067,6 +1099,9 @@
   };
 
   ChatWidget.prototype.commitRow = function (row, seq, createdAt) {
+    if (this.quickReplies && seq > this.quickReplies.seq) {
+      this.clearQuickReplies(); // A newer message has arrived: the suggestions are out of date.
+    }
     row.setAttribute("data-committed", "");
     row.querySelector(".cw-bubble").setAttribute("data-seq", String(seq));
     row.classList.remove("cw-is-provisional");
@@ -1100,6 +1135,7 @@
       return;
     }
     var stickToBottom = this.isNearBottom();
+    this.clearQuickReplies();
     var row = this.createRow(frame.author || "bot", "message", "");
     row.classList.add("cw-is-provisional");
     var bubble = row.querySelector(".cw-bubble");
@@ -1203,6 +1239,15 @@
       return;
     }
     this.stopLocalTyping();
+    this.input.value = "";
+    this.autosizeInput();
+    this.updateComposer();
+    this.sendText(text);
+  };
+
+  /** Show the visitor's message at once and send it; it is resent until acknowledged. */
+  ChatWidget.prototype.sendText = function (text) {
+    this.clearQuickReplies();
     var clientId = randomId();
     var row = this.createRow("visitor", "message", text);
     row.classList.add("cw-is-provisional");
@@ -1214,9 +1259,6 @@
     entry.ackedSeq = null;
     this.pending.set(clientId, entry);
     this.setDeliveryState(entry, "sending");
-    this.input.value = "";
-    this.autosizeInput();
-    this.updateComposer();
     this.updateEmptyState();
     this.afterRender(true);
     this.connect();
@@ -1273,6 +1315,10 @@
 
   ChatWidget.prototype.receiveError = function (frame) {
     var entry = frame.client_id ? this.pending.get(frame.client_id) : null;
+    if (!frame.client_id && this.ratingRefused(frame)) {
+      this.showNotice(frame.message || this.text.errorGeneric);
+      return;
+    }
     if (!frame.client_id && this.handoffFrameRefused(frame)) {
       return; // Shown next to the handoff control it concerns.
     }
@@ -1418,6 +1464,153 @@
 
   ChatWidget.prototype.scrollToBottom = function () {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+  };
+
+  // ---------------------------------------------------------------- quick replies
+
+  ChatWidget.prototype.showQuickReplies = function (row, seq, replies) {
+    // Buttons for what the visitor may want to say next; each sends its text as a message.
+    if (!Array.isArray(replies)) {
+      return;
+    }
+    var widget = this;
+    var buttons = replies.filter(function (reply) {
+      return reply && typeof reply.label === "string" && reply.label.trim() &&
+        typeof reply.text === "string" && reply.text.trim() &&
+        characterCount(reply.text.trim()) <= widget.maxMessageChars;
+    }).slice(0, QUICK_REPLIES_MAX).map(function (reply) {
+      var button = element("button", { type: "button", "class": "cw-quick-reply", "data-testid": "quick-reply" }, [
+        reply.label.trim()
+      ]);
+      button.addEventListener("click", function () { widget.useQuickReply(reply.text.trim()); });
+      return button;
+    });
+    if (!buttons.length) {
+      return;
+    }
+    this.clearQuickReplies();
+    var group = element("div", {
+      "class": "cw-quick-replies",
+      role: "group",
+      "aria-label": this.text.quickReplies,
+      "data-testid": "quick-replies"
+    }, buttons);
+    row.appendChild(group);
+    this.quickReplies = { seq: seq, group: group };
+  };
+
+  ChatWidget.prototype.useQuickReply = function (text) {
+    this.sendText(text); // Exactly as if typed: the same pending, ack and resend path.
+    this.input.focus();
+  };
+
+  ChatWidget.prototype.clearQuickReplies = function () {
+    if (!this.quickReplies) {
+      return;
+    }
+    var group = this.quickReplies.group;
+    var hadFocus = group.contains(document.activeElement);
+    this.quickReplies = null;
+    if (group.parentNode) {
+      group.parentNode.removeChild(group);
+    }
+    if (hadFocus && this.isOpen) {
+      this.input.focus(); // The focused button went away; the keyboard goes on from the input.
+    }
+  };
+
+  // ---------------------------------------------------------------- rating an answer
+
+  ChatWidget.prototype.showAnswerRating = function (row, seq, savedRating) {
+    if (typeof seq !== "number" || row.querySelector(".cw-feedback")) {
+      return;
+    }
+    var widget = this;
+    var text = this.text;
+    var thumb = function (rating, label, iconPath) {
+      var button = element("button", {
+        type: "button",
+        "class": "cw-thumb",
+        "data-rating": rating,
+        "data-testid": "feedback-" + rating,
+        "aria-label": label,
+        "aria-pressed": "false",
+        title: label
+      }, [icon(iconPath)]);
+      button.addEventListener("click", function () { widget.rateAnswer(seq, rating); });
+      return button;
+    };
+    var rating = {
+      saved: ANSWER_RATINGS.indexOf(savedRating) === -1 ? null : savedRating, // As the server keeps it.
+      wanted: null, // Sent, not yet confirmed.
+      up: thumb("up", text.feedbackUp, ICONS.thumbUp),
+      down: thumb("down", text.feedbackDown, ICONS.thumbDown)
+    };
+    rating.group = element("div", {
+      "class": "cw-feedback",
+      role: "group",
+      "aria-label": text.feedbackQuestion,
+      "data-testid": "feedback"
+    }, [rating.up, rating.down]);
+    row.querySelector(".cw-meta").appendChild(rating.group);
+    this.answerRatings.set(seq, rating);
+    this.renderAnswerRating(rating);
+  };
+
+  ChatWidget.prototype.rateAnswer = function (seq, value) {
+    var rating = this.answerRatings.get(seq);
+    if (!rating || (rating.wanted || rating.saved) === value) {
+      return; // Already so: a rating can be changed, not withdrawn.
+    }
+    if (!this.sendFrame({ type: "feedback", seq: seq, rating: value })) {
+      this.showNotice(this.text.reconnecting);
+      return;
+    }
+    rating.wanted = value;
+    this.renderAnswerRating(rating);
+  };
+
+  ChatWidget.prototype.receiveRatingSaved = function (frame) {
+    var rating = this.answerRatings.get(frame.seq);
+    if (!rating || ANSWER_RATINGS.indexOf(frame.rating) === -1) {
+      return;
+    }
+    rating.saved = frame.rating;
+    if (rating.wanted === frame.rating) {
+      rating.wanted = null;
+    }
+    this.renderAnswerRating(rating);
+  };
+
+  ChatWidget.prototype.ratingRefused = function (frame) {
+    // An error naming a rated answer's seq answers its rating: show the saved one again.
+    var rating = typeof frame.seq === "number" ? this.answerRatings.get(frame.seq) : null;
+    if (rating) {
+      rating.wanted = null;
+      this.renderAnswerRating(rating);
+      return true;
+    }
+    if (frame.code === "rate_limited") {
+      this.forgetRatingsInFlight(); // A refused flood names no frame; none of them was kept.
+    }
+    return false;
+  };
+
+  ChatWidget.prototype.forgetRatingsInFlight = function () {
+    this.answerRatings.forEach(function (rating) {
+      if (rating.wanted !== null) {
+        rating.wanted = null;
+        this.renderAnswerRating(rating);
+      }
+    }, this);
+  };
+
+  ChatWidget.prototype.renderAnswerRating = function (rating) {
+    var shown = rating.wanted || rating.saved;
+    rating.up.setAttribute("aria-pressed", shown === "up" ? "true" : "false");
+    rating.down.setAttribute("aria-pressed", shown === "down" ? "true" : "false");
+    rating.group.setAttribute("data-saved", rating.saved || "");
+    rating.group.toggleAttribute("data-saving", rating.wanted !== null);
   };
 
   // ---------------------------------------------------------------- handoff to a person
