@@ -280,8 +280,17 @@ class ConversationGenerator:
 
     def _build(self, number: int, shape) -> GeneratedConversation:
         conversation = GeneratedConversation(number)
+        self._said: set[str] = set()
         shape(conversation.turns)
         return conversation
+
+    def _phrase(self, options: tuple[str, ...]) -> str:
+        """Pick a phrasing not yet said in this conversation: people rarely repeat themselves
+        word for word, and when they do it means the answer did not help."""
+        fresh = [option for option in options if option not in self._said] or list(options)
+        choice = self.random.choice(fresh)
+        self._said.add(choice)
+        return choice
 
     def _information(self, turns: list[GeneratedTurn]) -> None:
         if self.random.random() < 0.5:
@@ -370,8 +379,8 @@ class ConversationGenerator:
 
     def _small_talk_aside(self) -> GeneratedTurn:
         if self.random.random() < 0.5:
-            return self._act("small_talk", self.random.choice(BOT_CHALLENGES), "bot_challenge")
-        return self._act("small_talk", self.random.choice(CHITCHAT), "chitchat")
+            return self._act("small_talk", self._phrase(BOT_CHALLENGES), "bot_challenge")
+        return self._act("small_talk", self._phrase(CHITCHAT), "chitchat")
 
     def _question(self, turns: list[GeneratedTurn], pattern: str, exclude: list[str] = ()) -> str:
         """Ask a real question of an intent not yet asked; return the intent."""
@@ -406,7 +415,7 @@ class ConversationGenerator:
             return None
         kind, key = self.random.choice(options)
         name = self._surface_name(key, kind)
-        text = self.random.choice(ENTITY_FOLLOW_UPS[kind]).format(name=name)
+        text = self._phrase(ENTITY_FOLLOW_UPS[kind]).format(name=name)
         return GeneratedTurn(
             text, "entity_follow_up", {"topics": self._topics_for_swap(intent, key), "nodes": [key]}
         )
@@ -468,7 +477,7 @@ class ConversationGenerator:
 
     def _aspect_question(self, intent: str, previous_text: str) -> GeneratedTurn | None:
         aspect = self.random.choice(sorted(ASPECT_QUESTIONS))
-        text = self.random.choice(ASPECT_QUESTIONS[aspect])
+        text = self._phrase(ASPECT_QUESTIONS[aspect])
         if aspect != "cost":
             return GeneratedTurn(
                 text, "same_topic_question", {"topics": [intent], "aspect": aspect}

@@ -1,10 +1,11 @@
 """Dialogue benchmark: per-turn latency by stage, and task success over the conversation tests.
 
-Plays every transcript in tests/conversations through the real pipeline (the BANKING77 intent
-model, the demo knowledge graph, the tracker, the policy, the template backend) and prints one
-JSON object: p50/p95 milliseconds of NLU (classification and entity extraction, graph linking
-included), tracking, graph queries, response (policy and rendering, graph time excluded) and the
-whole turn; and the share of transcripts (tasks) and turns that pass.
+Plays every transcript in tests/conversations through the live turn function (the BANKING77 intent
+model read in context, the demo knowledge graph, the tracker, the policy, the escalation rules,
+the template backend) and prints one JSON object: p50/p95 milliseconds of NLU (classification,
+in context too for a follow-up, and entity extraction, graph linking included), the dialogue
+(tracking, policy and rendering, graph time excluded), graph queries and the whole turn; and the
+share of transcripts (tasks) and turns that pass.
 
     .venv/bin/python bench/dialogue_benchmark.py                    # trains a fast model first
     .venv/bin/python bench/dialogue_benchmark.py --var-dir var      # reuse a promoted model
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("nlu", "tracking", "graph", "response", "total")
+STAGES = ("nlu", "dialogue", "graph", "total")
 
 
 def main() -> None:
@@ -65,6 +66,7 @@ def prepare(arguments: argparse.Namespace) -> None:
     if not arguments.var_dir:
         print("Training a fast intent model on BANKING77 (about a minute)...", file=sys.stderr)
         call_command("import_intents", str(settings.DEMO_INTENTS_FILE), verbosity=0)
+        call_command("import_intents", str(settings.CONVERSATION_INTENTS_FILE), verbosity=0)
         call_command("train_intents", "--fast")
 
 
@@ -132,41 +134,29 @@ def measure(arguments: argparse.Namespace) -> dict:
 
 
 def timed_turn(state: dict, text: str):
-    """Run one turn stage by stage; return its outcome, the seconds per stage and the new state."""
+    """Run one turn as the live bot does; return its outcome, the seconds per stage and the new
+    state."""
     from chatbot import engine
-    from chatbot.dialogue.policy import decide
-    from chatbot.dialogue.state import DialogueState
-    from chatbot.dialogue.tracker import track
     from chatbot.dialogue.transcripts import Outcome
     from chatbot.nlu.understanding import understand_texts
+    from chatbot.turn_configuration import configured_turn
     from knowledge.service import current_graph
 
     started = time.perf_counter()
     graph = TimedGraph(current_graph())
-    understanding = understand_texts([text])[0]
+    understanding = understand_texts([text], contexts=[engine.understanding_context(state)])[0]
     understood = time.perf_counter()
-    dialogue = DialogueState.from_dict(state)
-    turn = track(dialogue, text, understanding, graph)
-    tracked = time.perf_counter()
-    graph_while_tracking = graph.seconds
-    decision = decide(dialogue, turn, graph)
-    replies = ["".join(engine.word_chunks(reply.text)) for reply in decision.replies]
+    result = engine.run_turn(state, text, understanding, graph, configured_turn())
+    replies = ["".join(reply.chunks) for reply in result.replies]
     finished = time.perf_counter()
     timings = {
         "nlu": understood - started,
-        "tracking": tracked - understood - graph_while_tracking,
+        "dialogue": finished - understood - graph.seconds,
         "graph": graph.seconds,
-        "response": finished - tracked - (graph.seconds - graph_while_tracking),
         "total": finished - started,
     }
-    new_state = dialogue.as_dict()
-    trace = {
-        "decision": decision.kind,
-        "intent": decision.intent,
-        "referent": turn.referent["key"] if turn.referent else None,
-    }
-    sources = [key for reply in decision.replies for key in reply.sources]
-    return Outcome(replies, sources, new_state, trace), timings, new_state
+    sources = [source["key"] for reply in result.replies for source in reply.sources]
+    return Outcome(replies, sources, result.state, result.trace), timings, result.state
 
 
 def percentiles(seconds: list[float]) -> dict:

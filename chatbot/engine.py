@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatbot.dialogue import responses
-from chatbot.dialogue.policy import decide
+from chatbot.dialogue.policy import PolicySettings, decide
 from chatbot.dialogue.state import DialogueState, state_diff
 from chatbot.dialogue.tracker import track
 from chatbot.llm import AnswerOutcome, AnswerRequest, Backend, stream_answer
@@ -32,6 +32,20 @@ class Reply:
     sources: list[dict] = field(default_factory=list)
     # Filled in as a model's answer streams: which backend's text stood, and why it fell back.
     outcome: AnswerOutcome | None = None
+    # Buttons the widget shows under the reply: {"label", "text"}; clicking sends the text.
+    quick_replies: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnConfiguration:
+    """What decides a turn besides its message and state: the same for the websocket, the
+    transcripts, the benchmarks and the editor's "try it" (`chatbot.turn_configuration`)."""
+
+    # When to hand the conversation to a person; None never does.
+    rules: EscalationRules | None = None
+    # The language model that phrases knowledge answers; None says the grounded text as it is.
+    backend: Backend | None = None
+    policy: PolicySettings = field(default_factory=PolicySettings)
 
 
 @dataclass
@@ -51,9 +65,8 @@ def run_turn(
     text: str,
     understanding: dict | None = None,
     knowledge: KnowledgeGraph | None = None,
-    backend: Backend | None = None,
+    configuration: TurnConfiguration | None = None,
     recent_turns: tuple[tuple[str, str], ...] = (),
-    rules: EscalationRules | None = None,
 ) -> TurnResult:
     """Handle one visitor message.
 
@@ -61,33 +74,36 @@ def run_turn(
         state: the dialogue state after the previous turn ({} for a new conversation).
         text: the visitor's message, trimmed, never empty.
         understanding: the classifier's verdict (status "ok" with intent, confidence,
-            is_low_confidence, ranking and entities), or status "timeout" when it did not
-            answer in time, "no_model" before any training; None when not asked.
+            is_low_confidence, ranking, entities, and `in_context` when it was read after
+            `understanding_context(state)`), or status "timeout" when it did not answer in
+            time, "no_model" before any training; None when not asked.
         knowledge: the knowledge graph to answer from; None answers without it.
-        backend: the language model that phrases knowledge answers from their facts; None
-            (or the template backend) says the grounded template answer as it is.
+        configuration: escalation rules, language model and policy settings; None for none.
         recent_turns: the conversation's last messages before this one, as (role, text).
-        rules: when to hand the conversation to a person; None never does.
 
     Returns:
         The new state, the replies in order, the state's diff and the decision's trace.
     """
+    configuration = configuration or TurnConfiguration()
     dialogue = DialogueState.from_dict(state)
     before = dialogue.as_dict()
     turn = track(dialogue, text, understanding, knowledge)
-    decision = decide(dialogue, turn, knowledge, rules)
+    decision = decide(dialogue, turn, knowledge, configuration.rules, configuration.policy)
     after = dialogue.as_dict()
     replies = [
-        _reply(planned, text, dialogue, knowledge, backend, recent_turns)
+        _reply(planned, text, dialogue, knowledge, configuration.backend, recent_turns)
         for planned in decision.replies
         if planned.text.strip()
     ]
     trace = {
         "decision": decision.kind,
         "intent": decision.intent,
+        "reading": turn.reading,
+        "act": turn.act,
         "referent": turn.referent["key"] if turn.referent else None,
         "mentioned": turn.mentioned,
         "follow_up": turn.is_follow_up,
+        "offered": [option["intent"] for option in dialogue.offered],
         "handoff": decision.handoff,
     }
     return TurnResult(
@@ -95,10 +111,17 @@ def run_turn(
     )
 
 
+def understanding_context(state: dict) -> str | None:
+    """Return the question a new message may follow up, to classify the message after it."""
+    if not state.get("active_intent") or state.get("flow"):
+        return None
+    return state.get("topic_text")
+
+
 def _reply(planned, text: str, dialogue: DialogueState, knowledge, backend, recent_turns) -> Reply:
     sources = _sources(knowledge, planned.sources)
     if backend is None or backend.name == "template" or not planned.facts:
-        return Reply(word_chunks(planned.text), sources)
+        return Reply(word_chunks(planned.text), sources, quick_replies=planned.quick_replies)
     request = AnswerRequest(
         question=text,
         template_answer=planned.text,
@@ -108,7 +131,7 @@ def _reply(planned, text: str, dialogue: DialogueState, knowledge, backend, rece
         summary=conversation_summary(dialogue),
     )
     outcome = AnswerOutcome()
-    return Reply(stream_answer(request, backend, outcome), sources, outcome)
+    return Reply(stream_answer(request, backend, outcome), sources, outcome, planned.quick_replies)
 
 
 def conversation_summary(dialogue: DialogueState, recent: int = 3) -> str:

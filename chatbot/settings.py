@@ -219,8 +219,27 @@ INTENT_DATA_DIR = BASE_DIR / "chatbot" / "nlu" / "data"
 DEMO_INTENTS_FILE = Path(
     env_str("DEMO_INTENTS_FILE", str(INTENT_DATA_DIR / "banking77" / "train.csv"))
 )
+# The demo's conversational intents (hello, thanks, yes, no, a person please, follow-ups),
+# imported and trained beside the demo bank's; a company's own intents need them too.
+CONVERSATION_INTENTS_FILE = Path(
+    env_str("CONVERSATION_INTENTS_FILE", str(INTENT_DATA_DIR / "conversation.csv"))
+)
 # Threads per classifying process; a worker with concurrency N uses N processes.
 NLU_THREADS = env_int("NLU_THREADS", 1, 1)
+
+# --- Dialogue ---------------------------------------------------------------------------------
+
+# Below the model's confidence threshold but at least this sure, the bot answers its best guess
+# and offers the runner-ups as buttons; below this, it asks which one was meant.
+DIALOGUE_TENTATIVE_FLOOR = env_float("DIALOGUE_TENTATIVE_FLOOR", 0.3, 0.0)
+# The most options a clarification offers.
+DIALOGUE_OPTIONS = env_int("DIALOGUE_OPTIONS", 3, 2)
+# How likely a sensitive intent must be for an unsure message to go to a person as one.
+DIALOGUE_SENSITIVE_FLOOR = env_float("DIALOGUE_SENSITIVE_FLOOR", 0.3, 0.0)
+# Related topics suggested as buttons under an answer (0: none).
+DIALOGUE_SUGGESTIONS = env_int("DIALOGUE_SUGGESTIONS", 2, 0)
+# Turns a country or currency the visitor named keeps shaping the answers.
+DIALOGUE_SLOT_MEMORY_TURNS = env_int("DIALOGUE_SLOT_MEMORY_TURNS", 8, 0)
 
 # --- Language model ---------------------------------------------------------------------------
 

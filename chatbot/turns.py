@@ -11,11 +11,11 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from chatbot import actions, engine
-from chatbot.llm import Replace, configured_backend
+from chatbot.llm import Replace
 from chatbot.locks import conversation_lock
 from chatbot.models import Conversation, Event
+from chatbot.turn_configuration import configured_turn
 from handoff import actions as handoff_actions
-from handoff.configuration import escalation_rules
 from handoff.state_machine import bot_may_answer
 from knowledge.service import current_graph
 
@@ -32,7 +32,8 @@ class ConversationOutput(Protocol):
     async def publish(self, frame: dict) -> None: ...
 
 
-Understand = Callable[[int, str], Awaitable[dict]]
+# Classifies a stored message: its event id, its text, and the question it may follow up.
+Understand = Callable[[int, str, str | None], Awaitable[dict]]
 
 
 async def answer_unanswered_messages(
@@ -40,8 +41,8 @@ async def answer_unanswered_messages(
 ) -> int:
     """Answer every visitor message that has no completed turn, in order; return how many.
 
-    `understand` classifies a stored message, given its event id and text (on the Celery
-    workers); without it, the engine answers without an understanding.
+    `understand` classifies a stored message, given its event id, its text and the question it
+    may follow up (on the Celery workers); without it, the engine answers without one.
     """
     async with conversation_lock(conversation_id):
         state, pending, owner = await _load_unanswered(conversation_id)
@@ -58,7 +59,10 @@ async def answer_unanswered_messages(
                 )
                 continue
             await output.publish({"type": "typing", "author": "bot", "is_typing": True})
-            understanding = await understand(visitor_event_id, text) if understand else None
+            understanding = None
+            if understand:
+                context = engine.understanding_context(state)
+                understanding = await understand(visitor_event_id, text, context)
             state, owner = await _answer_one(
                 conversation_id, state, visitor_event_id, seq, text, understanding, output
             )
@@ -93,7 +97,7 @@ async def _answer_one(
         knowledge = await database_sync_to_async(current_graph)()
         recent = await _recent_messages(conversation_id, seq)
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
-            state, text, understanding, knowledge, configured_backend(), recent, escalation_rules()
+            state, text, understanding, knowledge, configured_turn(), recent
         )
         streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
@@ -154,6 +158,8 @@ async def _stream_replies(
 
 def _reply_data(reply: engine.Reply) -> dict:
     data = {"sources": reply.sources} if reply.sources else {}
+    if reply.quick_replies:
+        data["quick_replies"] = reply.quick_replies
     if reply.outcome is not None:
         data["answered_by"] = reply.outcome.answered_by
         if reply.outcome.fallback_reason:

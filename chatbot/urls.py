@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The editor's "try it" box answers with the live turn, which the knowledge app may not
+    # import: the conversation app serves it at the editor's address.
+    path("knowledge/api/try", views.try_message, name="try"),
     path("knowledge/", include("knowledge.urls")),
     path("console/", include("handoff.urls")),
 ]

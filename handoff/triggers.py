@@ -60,16 +60,26 @@ def escalation_reason(
     frustration: float,
     flow_retries: int,
     is_repeat: bool,
+    asks_for_person: bool | None = None,
+    possible_intents: tuple[str, ...] = (),
 ) -> str | None:
     """Return why this turn should go to a person, or None to let the bot carry on.
 
-    The first reason that holds is the turn's reason; it escalates only if its trigger is on.
+    `asks_for_person` is the caller's reading of the message as a request for a person (None:
+    whether it asks in so many words); `possible_intents` are the intents an unsure turn could
+    well mean: a sensitive one among them is escalated as if it were sure. The first reason
+    that holds is the turn's reason; it escalates only if its trigger is on.
     """
     if not rules.is_enabled:
         return None
-    if is_explicit_request(text):
+    is_sensitive = (is_confident and intent in rules.sensitive_intents) or any(
+        candidate in rules.sensitive_intents for candidate in possible_intents
+    )
+    if asks_for_person is None:
+        asks_for_person = is_explicit_request(text)
+    if asks_for_person:
         reason = "requested"
-    elif is_confident and intent in rules.sensitive_intents and not decision.startswith("flow"):
+    elif is_sensitive and not decision.startswith("flow"):
         reason = "sensitive_intent"
     elif frustration >= rules.frustration:
         reason = "frustration"

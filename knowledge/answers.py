@@ -40,12 +40,18 @@ def answer_for_intent(graph: KnowledgeGraph, intent: str) -> GroundedAnswer | No
 
 def answer_of_node(graph: KnowledgeGraph, key: str) -> GroundedAnswer | None:
     """Return the node's first answer whose quoted facts all exist, filled in."""
+    return next(iter(answers_of_node(graph, key)), None)
+
+
+def answers_of_node(graph: KnowledgeGraph, key: str) -> list[GroundedAnswer]:
+    """Return every answer of the node whose quoted facts all exist, filled in, in order."""
+    grounded = []
     for answer in graph.node(key).answers:
         try:
-            return render_answer(graph, key, answer)
+            grounded.append(render_answer(graph, key, answer))
         except UnresolvedPlaceholder:
             continue
-    return None
+    return grounded
 
 
 def render_answer(graph: KnowledgeGraph, key: str, answer: str) -> GroundedAnswer:

@@ -17,7 +17,6 @@ from knowledge.graph import UnknownNode
 from knowledge.models import Change, Node, Relation
 from knowledge.roles import can_edit_knowledge
 from knowledge.service import current_graph
-from knowledge.trying import try_utterance
 from knowledge.validation import InvalidKnowledge, Problem
 
 SEARCH_LIMIT = 50
@@ -188,15 +187,6 @@ def changes(request: HttpRequest) -> JsonResponse:
 def revert(request: HttpRequest, change_id: int) -> JsonResponse:
     change = actions.revert_change(change_id, request.user)
     return JsonResponse({"change": _change(change)}, status=201)
-
-
-@require_http_methods(["POST"])
-@editors_only
-def try_it(request: HttpRequest) -> JsonResponse:
-    text = json_body(request).get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
-        raise InvalidKnowledge([Problem("text", "type a message of 1 to 2000 characters")])
-    return JsonResponse(try_utterance(current_graph(), text.strip()))
 
 
 def _change(change: Change) -> dict:

@@ -1,23 +1,55 @@
-"""The editor's "try it" box: what the bot would understand, link and answer for a message."""
+"""The editor's "try it" box: what the bot understood, linked and answered for a message, and the
+facts behind it. The answer is the live bot's own (the caller runs the turn); this module only
+lays out what the graph holds about it."""
 
 from __future__ import annotations
 
-from knowledge.answers import answer_for_intent
+from typing import Protocol
+
 from knowledge.graph import KnowledgeGraph
 
 MAX_FACTS_NODES = 5
+UNDERSTANDING_FIELDS = (
+    "status",
+    "intent",
+    "confidence",
+    "is_low_confidence",
+    "ranking",
+    "entities",
+    "in_context",
+)
 
 
-def try_utterance(graph: KnowledgeGraph, text: str) -> dict:
-    """Return the message's linked nodes, its understanding, the answer and the facts behind it."""
+class TurnOutcome(Protocol):
+    """What the bot did with the message: its replies' texts and sources, and its decision."""
+
+    texts: list[str]
+    sources: list[str]
+    trace: dict
+
+
+def try_utterance(
+    graph: KnowledgeGraph, text: str, understanding: dict | None, outcome: TurnOutcome
+) -> dict:
+    """Return the message's linked nodes, its understanding, the bot's answer and decision, and
+    the facts behind them."""
     mentions = graph.link(text)
-    understanding = _understanding(text)
+    understanding = {
+        name: value
+        for name, value in (understanding or {}).items()
+        if name in UNDERSTANDING_FIELDS
+    }
+    intent = outcome.trace.get("intent")
+    topic = graph.topic_for_intent(intent) if intent else None
+    sources = [key for key in dict.fromkeys(outcome.sources) if key in graph]
     answer = None
-    topic = None
-    if understanding.get("status") == "ok" and not understanding.get("is_low_confidence"):
-        topic = graph.topic_for_intent(understanding["intent"])
-        grounded = answer_for_intent(graph, understanding["intent"])
-        answer = grounded.as_dict(graph) if grounded else None
+    if outcome.texts:
+        answer = {
+            "text": "\n".join(outcome.texts),
+            "sources": [{"key": key, "label": graph.node(key).label} for key in sources],
+            "decision": outcome.trace.get("decision"),
+            "handoff": outcome.trace.get("handoff"),
+        }
     subjects = [topic] if topic else []
     subjects += [m.candidates[0] for m in mentions if not m.is_ambiguous]
     return {
@@ -32,21 +64,9 @@ def try_utterance(graph: KnowledgeGraph, text: str) -> dict:
             for mention in mentions
         ],
         "understanding": understanding,
-        "topic": _summary(graph, topic) if topic else None,
+        "topic": _summary(graph, topic) if topic and topic in graph else None,
         "answer": answer,
         "facts": [_facts(graph, key) for key in dict.fromkeys(subjects)][:MAX_FACTS_NODES],
-    }
-
-
-def _understanding(text: str) -> dict:
-    # Imported here: the classifier pulls in ONNX Runtime, which only this view needs.
-    from chatbot.nlu.understanding import understand_texts
-
-    result = understand_texts([text])[0]
-    return {
-        name: result[name]
-        for name in ("status", "intent", "confidence", "is_low_confidence", "ranking", "entities")
-        if name in result
     }
 
 

@@ -16,5 +16,4 @@ urlpatterns = [
     path("api/relation-types", api.relation_types, name="relation_types"),
     path("api/changes", api.changes, name="changes"),
     path("api/changes/<int:change_id>/revert", api.revert, name="revert"),
-    path("api/try", api.try_it, name="try"),
 ]

@@ -6,20 +6,38 @@ from chatbot import engine
 from chatbot.dialogue.transcripts import Outcome
 from knowledge.graph import KnowledgeGraph
 
+# Classifies a line, given the question it may follow up (`engine.understanding_context`).
+Understand = Callable[[str, str | None], dict]
+
 
 class EnginePlayer:
-    """Keeps one conversation's state and answers each line as the live bot would."""
+    """Keeps one conversation's state and answers each line as the live bot would: the same
+    turn function, configuration and context for the classifier."""
 
-    def __init__(self, understand: Callable[[str], dict], knowledge: KnowledgeGraph | None) -> None:
+    def __init__(
+        self,
+        understand: Understand,
+        knowledge: KnowledgeGraph | None,
+        configuration: engine.TurnConfiguration | None = None,
+    ) -> None:
         self.understand = understand
         self.knowledge = knowledge
+        self.configuration = configuration
         self.state: dict = {}
+        self.recent: tuple[tuple[str, str], ...] = ()
+        # The classifier's verdict on the last line said.
+        self.understanding: dict | None = None
 
     def __call__(self, text: str) -> Outcome:
-        result = engine.run_turn(self.state, text, self.understand(text), self.knowledge)
+        self.understanding = self.understand(text, engine.understanding_context(self.state))
+        result = engine.run_turn(
+            self.state, text, self.understanding, self.knowledge, self.configuration, self.recent
+        )
         self.state = result.state
+        texts = ["".join(reply.chunks) for reply in result.replies]
+        self.recent = (*self.recent, ("visitor", text), *(("bot", t) for t in texts))[-8:]
         return Outcome(
-            texts=["".join(reply.chunks) for reply in result.replies],
+            texts=texts,
             sources=[source["key"] for reply in result.replies for source in reply.sources],
             state=result.state,
             trace=result.trace,

@@ -1,9 +1,12 @@
 """The policy: given the tracked turn and the state, decide what the bot says and does.
 
 Plain Python. In order: a task (flow) in progress keeps the floor, but a side question is answered
-and the task resumes; a choice the bot offered is taken; close intents are clarified; a
-confident intent starts its flow or is answered from the knowledge graph; a follow-up ("and for
-France?") stays on the topic; what is not understood gets a fallback, never silence.
+and the task resumes; a choice the bot offered is taken; a conversational act (hello, thanks,
+"are you a bot?") is answered; a return to an earlier topic is followed; a sure intent starts its
+flow or is answered from the knowledge graph, a follow-up ("and for France?", "how long?") on
+the topic it follows; an unsure one is answered with the runner-ups offered, or clarified
+between the top few; what is not understood at all gets a fallback, never silence. Escalation
+rules then say whether a person should take over.
 """
 
 from __future__ import annotations
@@ -11,44 +14,71 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chatbot.dialogue import acts
 from chatbot.dialogue import responses as say
+from chatbot.dialogue.aspects import asked_aspect, first_sentence, sentences_saying
 from chatbot.dialogue.flows import Flow, flow_starting_on, flows
-from chatbot.dialogue.responses import PlannedReply, fact_sentences, render, topic_label
+from chatbot.dialogue.responses import (
+    PlannedReply,
+    fact_sentences,
+    render,
+    spoken_list,
+    topic_label,
+)
 from chatbot.dialogue.state import DialogueState
-from chatbot.dialogue.tracker import TrackedTurn
-from handoff.triggers import EscalationRules, escalation_reason
-from knowledge.answers import answer_for_intent
+from chatbot.dialogue.tracker import TrackedTurn, note_outcome
+from handoff.triggers import EscalationRules, escalation_reason, is_explicit_request
+from knowledge.answers import GroundedAnswer, answers_of_node
 from knowledge.graph import KnowledgeGraph
+from knowledge.things import about_thing, bears_on_place_and_money, fee_sentence, the_topics_own
 
+# The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
+RESUME_FLOOR = 0.05
 # Two intents closer than this, both at least CLARIFY_FLOOR, are asked about rather than guessed.
 CLARIFY_MARGIN = 0.15
 CLARIFY_FLOOR = 0.25
-CLARIFY_MASS = 0.65
-# The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
-RESUME_FLOOR = 0.05
+# The share of belief on the top three topics above which an unsure message is about banking.
+CLARIFY_MASS = 0.5
+RECENT_ANSWERS = 4
 YES = re.compile(
     r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I
 )
 NO = re.compile(r"^\s*(no|nope|nah|not that|wrong|wait)\b", re.I)
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t bother|abort)\b", re.I)
-GREETINGS = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|hiya)\b[\s!.,]*$", re.I)
-THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers|great,? thanks)\b[\w\s!.,]*$", re.I)
-GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that'?s all)\b[\w\s!.,]*$", re.I)
 BACK_TO = re.compile(
     r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I
 )
 BARE_CARD_ENDING = re.compile(r"^\D*(\d{4})\D*$")
-# How a relation reads in a sentence; others read as their type's words.
-RELATION_VERBS = {
-    "available_in": "is available in",
-    "supports_currency": "supports",
-    "uses_currency": "uses",
-    "has_fee": "has a fee:",
-    "has_limit": "has a limit:",
-    "requires": "requires",
-    "part_of": "is part of",
-    "does_not_support": "does not support",
+# Decisions that mean the bot could not act on the message.
+UNCLEAR_DECISIONS = ("unsure", "out_of_scope", "not_caught")
+# Things whose mention in a full question is worth a sentence of their own: where the visitor
+# is and what money they use change most answers; products and processes are the topic's own.
+PLACE_AND_MONEY = ("country", "currency")
+ACT_REPLIES = {
+    acts.GREET: say.GREETING,
+    acts.THANK: say.THANKS,
+    acts.GOODBYE: say.GOODBYE,
+    acts.BOT_CHALLENGE: say.BOT_CHALLENGE,
+    acts.CHITCHAT: say.CHITCHAT,
 }
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """The policy's operating points (settings DIALOGUE_*)."""
+
+    # Below the model's threshold but at least this sure: answer, and offer the runner-ups.
+    tentative_floor: float = 0.3
+    # The most options a clarification or a tentative answer offers.
+    options: int = 3
+    # The least belief for an intent to be offered as an option.
+    option_floor: float = 0.02
+    # The least belief in a sensitive intent for an unsure turn to be escalated as one.
+    sensitive_floor: float = 0.3
+    # Related topics suggested as buttons under an answer.
+    suggestions: int = 2
+    # Turns a country or currency the visitor named keeps shaping the answers.
+    slot_memory_turns: int = 8
 
 
 @dataclass
@@ -71,11 +101,33 @@ def decide(
     turn: TrackedTurn,
     graph: KnowledgeGraph | None,
     rules: EscalationRules | None = None,
+    settings: PolicySettings | None = None,
 ) -> Decision:
     """Choose the replies for a tracked turn, and whether a person should take over."""
-    decision = _decide(state, turn, graph)
-    if rules is None:
-        return decision
+    settings = settings or PolicySettings()
+    decision = _decide(state, turn, graph, settings)
+    note_outcome(state, turn, is_unclear=decision.kind in UNCLEAR_DECISIONS)
+    if rules is not None:
+        decision = _escalate_if_needed(state, turn, graph, rules, settings, decision)
+    state.recent_answers = (
+        state.recent_answers + [_normalised(reply.text) for reply in decision.replies]
+    )[-RECENT_ANSWERS:]
+    return decision
+
+
+def _escalate_if_needed(
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    rules: EscalationRules,
+    settings: PolicySettings,
+    decision: Decision,
+) -> Decision:
+    possible = tuple(
+        item["intent"]
+        for item in turn.ranking[: settings.options]
+        if item["confidence"] >= settings.sensitive_floor
+    )
     reason = escalation_reason(
         rules,
         text=turn.text,
@@ -86,40 +138,82 @@ def decide(
         frustration=state.frustration,
         flow_retries=(state.flow or {}).get("retries", 0),
         is_repeat=turn.is_repeat,
+        # "Am I talking to a real person?" asks about the bot, not for a person.
+        asks_for_person=turn.act == acts.ASK_FOR_PERSON
+        or (turn.act != acts.BOT_CHALLENGE and is_explicit_request(turn.text)),
+        possible_intents=possible if decision.kind in ("clarify", "tentative") else (),
     )
-    if reason:
-        connecting = PlannedReply("handoff", say.CONNECTING)
-        kept = decision.replies if reason in ANSWER_BEFORE_HANDOFF else []
-        decision = Decision("handoff", [*kept, connecting], decision.intent or turn.intent, reason)
-        if state.flow:
-            state.paused_flows.append(state.flow)
-            state.flow = None
-        # The escalation answers what these counted; if nobody can take over, counting starts again.
-        state.low_confidence_streak = state.fallback_streak = 0
+    if not reason:
+        return decision
+    kept = []
+    if reason in ANSWER_BEFORE_HANDOFF:
+        candidates = (decision.intent, turn.intent, *possible)
+        sensitive = next((i for i in candidates if i in rules.sensitive_intents), None)
+        if sensitive and (sensitive != decision.intent or decision.kind == "clarify"):
+            decision = answer_intent(state, turn, graph, sensitive, settings, kind="answer")
+        kept = [reply for reply in decision.replies if reply.kind != "alternatives"]
+        state.offered = []
+    connecting = PlannedReply("handoff", say.CONNECTING)
+    decision = Decision("handoff", [*kept, connecting], decision.intent or turn.intent, reason)
+    if state.flow:
+        state.paused_flows.append(state.flow)
+        state.flow = None
+    # The escalation answers what these counted; if nobody can take over, counting starts again.
+    state.low_confidence_streak = state.fallback_streak = 0
     return decision
 
 
-def _decide(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
+def _decide(
+    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None, settings: PolicySettings
+) -> Decision:
     offered, state.offered = state.offered, []
+    suggested, state.suggested = state.suggested, []
     if state.flow:
-        return continue_flow(state, turn, graph)
-    if smalltalk := _smalltalk(turn):
-        return smalltalk
-    picked = _picked_option(turn, offered)
+        return continue_flow(state, turn, graph, settings)
+    picked = _picked_option(turn, offered, suggested)
     if picked:
-        return answer_intent(state, turn, graph, picked, kind="clarified")
-    if turn.is_follow_up and state.active_intent and not _is_new_confident_intent(state, turn):
-        return answer_follow_up(state, turn, graph)
-    if BACK_TO.search(turn.text) and not turn.is_confident and len(state.topics) >= 2:
-        return return_to_topic(state, turn, graph)
-    if turn.status == "ok" and _is_close_call(turn) and _is_about_banking(turn):
-        return clarify(state, turn, graph)
+        return answer_intent(state, turn, graph, picked, settings, kind="clarified")
+    if turn.act in ACT_REPLIES:
+        return _act_decision(state, turn.act)
+    if turn.act == acts.ASK_FOR_PERSON:
+        # The escalation rules hand over; this line stands only when they are off.
+        return Decision("person_requested", [PlannedReply("person_requested", say.NO_PERSON)])
+    if turn.act in (acts.AFFIRM, acts.DENY):
+        text = say.AFFIRMED if turn.act == acts.AFFIRM else say.DENIED
+        return Decision(turn.act, [PlannedReply(turn.act, text)])
+    earlier = _earlier_topic_named(state, turn, graph)
+    if earlier:
+        return return_to_topic(state, turn, graph, settings, earlier)
+    is_return = turn.is_return or (BACK_TO.search(turn.text) and not turn.is_confident)
+    if is_return and len(state.topics) >= 2:
+        return return_to_topic(state, turn, graph, settings)
+    if turn.status != "ok" or not turn.ranking:
+        return fallback(state, turn)
+    intent = _topic_for_named_things(graph, turn) if turn.is_follow_up else turn.intent
+    kind = "follow_up" if turn.is_follow_up else "answer"
+    if _is_close_call(turn) and not turn.is_follow_up and _is_about_banking(turn):
+        return clarify(state, turn, graph, settings)
     if turn.is_confident:
-        flow = flow_starting_on(turn.intent)
+        flow = flow_starting_on(intent)
         if flow:
-            return start_flow(state, turn, graph, flow)
-        return answer_intent(state, turn, graph, turn.intent)
-    return fallback(state, turn)
+            return start_flow(state, turn, graph, flow, intent)
+        return answer_intent(state, turn, graph, intent, settings, kind=kind)
+    if not _is_about_banking(turn):
+        return fallback(state, turn)
+    if turn.confidence >= settings.tentative_floor and not flow_starting_on(intent):
+        return tentative_answer(state, turn, graph, intent, settings)
+    return clarify(state, turn, graph, settings)
+
+
+def _act_decision(state: DialogueState, act: str) -> Decision:
+    kind = acts.ANSWERED_ACTS[act]
+    buttons = []
+    if act == acts.BOT_CHALLENGE:
+        buttons = [{"label": say.TALK_TO_A_PERSON, "text": say.TALK_TO_A_PERSON}]
+    return Decision(kind, [PlannedReply(kind, ACT_REPLIES[act], quick_replies=buttons)])
+
+
+# Answers --------------------------------------------------------------------------------------
 
 
 def answer_intent(
@@ -127,84 +221,306 @@ def answer_intent(
     turn: TrackedTurn,
     graph: KnowledgeGraph | None,
     intent: str,
+    settings: PolicySettings,
     kind: str = "answer",
 ) -> Decision:
-    """Answer an intent from its topic, about the thing referred to if there is one."""
-    state.enter_topic(intent, graph.topic_for_intent(intent) if graph else None)
-    grounded = answer_for_intent(graph, intent) if graph else None
-    if grounded is None:
-        return Decision(
-            kind="understood",
-            intent=intent,
-            replies=[
-                PlannedReply("understood", say.UNDERSTOOD.format(topic=topic_label(graph, intent)))
-            ],
-        )
-    sources = list(grounded.provenance.nodes)
-    text = grounded.text
-    # Only what the visitor pointed back at ("that card") is named; things the question names
-    # are what the topic's answer is about already.
-    about = None if kind == "follow_up" else turn.referent
-    if about and about["key"] not in sources and about["type"] != "topic":
+    """Answer an intent from its topic: what the visitor asked of it, about what they named."""
+    topic = graph.topic_for_intent(intent) if graph else None
+    state.enter_topic(intent, topic)
+    if turn.reading == "alone" and kind in ("answer", "clarified", "tentative"):
+        state.topic_text = turn.text
+    grounded = answers_of_node(graph, topic) if topic else []
+    if not grounded:
+        text = say.UNDERSTOOD.format(topic=topic_label(graph, intent))
+        reply = PlannedReply("understood", text)
+        return Decision(kind="understood", intent=intent, replies=[reply])
+    aspect = asked_aspect(turn.text) if turn.is_follow_up or turn.act == acts.FOLLOW_UP else None
+    preamble = _things_to_mention(state, turn, graph, topic, settings)
+    text, sources = _answer_text(state, graph, topic, grounded, aspect, bool(preamble))
+    if turn.is_follow_up:
+        # What a follow-up names and the topic concerns is what this answer is about.
+        sources += [key for key in turn.mentioned if key in _concerned(graph, topic)]
+    if preamble:
+        text = " ".join(answer.text for answer in preamble) + " " + text
+        sources += [key for answer in preamble for key in answer.provenance.nodes]
+    about = _referent_worth_naming(turn, graph, topic, sources)
+    if about:
         text = f"About the {about['label']}: {text}"
         sources.append(about["key"])
+    sources = list(dict.fromkeys(sources))
     facts = [line for key in sources for line in fact_sentences(graph, key)]
-    return Decision(kind=kind, intent=intent, replies=[PlannedReply(kind, text, sources, facts)])
+    buttons = _suggestions(state, graph, topic, settings)
+    reply = PlannedReply(kind, text, sources, facts, quick_replies=buttons)
+    return Decision(kind=kind, intent=intent, replies=[reply])
 
 
-def answer_follow_up(
-    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
+def _answer_text(
+    state: DialogueState,
+    graph: KnowledgeGraph,
+    topic: str,
+    grounded: list[GroundedAnswer],
+    aspect: str | None,
+    has_news: bool = False,
+) -> tuple[str, list[str]]:
+    """Return the topic's answer, or the part of it the visitor asked for, never twice running
+    (unless the reply leads with something new, `has_news`).
+
+    Sources are the topic and the nodes each sentence said quotes.
+    """
+    candidates = []
+    if aspect:
+        focused = _focused_answer(graph, topic, grounded, aspect)
+        if focused:
+            candidates.append(focused)
+    candidates += [(answer.text, list(answer.provenance.nodes)) for answer in grounded]
+    fresh = [c for c in candidates if has_news or _normalised(c[0]) not in state.recent_answers]
+    if fresh:
+        return fresh[0][0], [topic, *fresh[0][1]]
+    # Everything the topic says was just said: say so, and point back to its gist.
+    text, sources = candidates[0]
+    sentence = first_sentence(text)
+    if sentence[1:2].islower():
+        # "Cards are..." reads "as I said, cards are..."; "UK transfers..." keeps its capitals.
+        sentence = sentence[0].lower() + sentence[1:]
+    return say.AS_I_SAID.format(sentence=sentence), [topic, *sources]
+
+
+def _focused_answer(
+    graph: KnowledgeGraph, topic: str, grounded: list[GroundedAnswer], aspect: str
+) -> tuple[str, list[str]] | None:
+    sentences = [s for answer in grounded for s in sentences_saying(answer.text, aspect)]
+    sources = [key for answer in grounded for key in answer.provenance.nodes]
+    fees = _fees_of(graph, topic)
+    if aspect == "cost" and not set(fees) & set(sources):
+        # The topic's own words quote none of its fees: the fees' own answers say them.
+        for fee in fees[:2]:
+            answer = fee_sentence(graph, fee)
+            if answer:
+                sentences.append(answer.text)
+                sources += list(answer.provenance.nodes)
+    if not sentences:
+        return None
+    return " ".join(dict.fromkeys(sentences)), sources
+
+
+def _fees_of(graph: KnowledgeGraph, topic: str) -> list[str]:
+    fees = []
+    for subject in graph.neighbours(topic, "concerns").items:
+        if subject.node.type == "fee":
+            fees.append(subject.node.key)
+        fees += [item.node.key for item in graph.neighbours(subject.node.key, "has_fee").items]
+    return list(dict.fromkeys(fees))
+
+
+def _things_to_mention(
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph,
+    topic: str,
+    settings: PolicySettings,
+) -> list[GroundedAnswer]:
+    """Return sentences on what the visitor named that bears on the topic: the thing a follow-up
+    swaps in, a place or currency a question names, or one named a few turns ago."""
+    concerned = {item.node.key for item in graph.neighbours(topic, "concerns").items}
+    named = [
+        key
+        for key in turn.mentioned
+        if key not in concerned
+        and graph.node(key).type != "topic"
+        and (turn.is_follow_up or graph.node(key).type in PLACE_AND_MONEY)
+    ]
+    # A place or currency named turns ago shapes a new topic's answer, once.
+    if not named and not turn.is_follow_up and bears_on_place_and_money(graph, topic):
+        named = [
+            slot["value"]
+            for name in PLACE_AND_MONEY
+            if (slot := state.slots.get(name))
+            and state.turn_count - slot["turn"] <= settings.slot_memory_turns
+            and isinstance(slot["value"], str)
+        ]
+    sentences = [about_thing(graph, topic, key) for key in dict.fromkeys(named)]
+    return [sentence for sentence in sentences if sentence]
+
+
+def _referent_worth_naming(
+    turn: TrackedTurn, graph: KnowledgeGraph, topic: str, sources: list[str]
+) -> dict | None:
+    """Return what "that card" pointed at, when the answer is about it and does not name it.
+
+    A bare "it" is trusted only when it points at something the topic concerns; a named noun
+    ("that card") always is.
+    """
+    about = turn.referent
+    if about is None or about["key"] in sources or about["type"] == "topic" or turn.is_follow_up:
+        return None
+    if turn.referent_was_named:
+        return about
+    concerned = {item.node.key for item in graph.neighbours(topic, "concerns").items}
+    return about if about["key"] in concerned else None
+
+
+def _suggestions(
+    state: DialogueState, graph: KnowledgeGraph, topic: str, settings: PolicySettings
+) -> list[dict]:
+    """Offer related topics not yet discussed as buttons; remember them so a click is taken."""
+    discussed = {item["intent"] for item in state.topics}
+    related = [
+        graph.node(item.node.key)
+        for item in graph.neighbours(topic, "related_topic").items
+        if item.node.attributes.get("intent") not in discussed
+    ][: settings.suggestions]
+    state.suggested = [
+        {"intent": node.attributes["intent"], "label": node.label} for node in related
+    ]
+    return [{"label": node.label, "text": node.label} for node in related]
+
+
+def tentative_answer(
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    intent: str,
+    settings: PolicySettings,
 ) -> Decision:
-    """Answer "and for France?": the current topic, with what the graph says about the new thing."""
-    intent = state.active_intent
-    decision = answer_intent(state, turn, graph, intent, kind="follow_up")
-    if graph is None or not turn.mentioned:
-        return decision
-    reply = decision.replies[0]
-    details = [_relation_sentence(graph, state.active_topic, key) for key in turn.mentioned]
-    details = [detail for detail in details if detail]
-    if details:
-        reply.text = " ".join(text for text, _ in details) + " " + reply.text
-        reply.sources = list(
-            dict.fromkeys([*reply.sources, *(key for _, keys in details for key in keys)])
+    """Answer the likeliest intent, and offer the runner-ups in case it was another."""
+    decision = answer_intent(state, turn, graph, intent, settings, kind="tentative")
+    others = [option for option in _options(turn, graph, settings) if option["intent"] != intent]
+    if others:
+        state.offered = others
+        state.suggested = []
+        decision.replies[0].quick_replies = []
+        named = [topic_label(graph, option["intent"]) for option in others]
+        decision.replies.append(
+            PlannedReply(
+                "alternatives",
+                say.ALTERNATIVES.format(options=spoken_list(named)),
+                quick_replies=_buttons(others),
+            )
         )
     return decision
+
+
+def clarify(
+    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None, settings: PolicySettings
+) -> Decision:
+    """Ask which of the likeliest intents the visitor means, with a button for each."""
+    state.offered = _options(turn, graph, settings)
+    if len(state.offered) < 2:
+        state.offered = []
+        return fallback(state, turn)
+    named = [topic_label(graph, option["intent"]) for option in state.offered]
+    text = say.CLARIFY.format(options=spoken_list(named))
+    reply = PlannedReply("clarify", text, quick_replies=_buttons(state.offered))
+    return Decision(kind="clarify", intent=state.offered[0]["intent"], replies=[reply])
+
+
+def _options(turn: TrackedTurn, graph: KnowledgeGraph | None, settings: PolicySettings) -> list:
+    """Return the likeliest intents as options: {"intent", "label"} (a button's words)."""
+    return [
+        {"intent": item["intent"], "label": _button_label(graph, item["intent"])}
+        for item in turn.ranking[: settings.options]
+        if item["confidence"] >= settings.option_floor
+    ]
+
+
+def _button_label(graph: KnowledgeGraph | None, intent: str) -> str:
+    label = topic_label(graph, intent)
+    return label[0].upper() + label[1:]
+
+
+def _buttons(options: list[dict]) -> list[dict]:
+    return [{"label": option["label"], "text": option["label"]} for option in options]
 
 
 def return_to_topic(
-    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
+    state: DialogueState,
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    settings: PolicySettings,
+    intent: str | None = None,
 ) -> Decision:
-    """Go back to an earlier topic: the one the classifier believes in most, else the one before."""
-    belief = {item["intent"]: item["confidence"] for item in turn.ranking}
-    earlier_topics = state.topics[:-1]
-    candidates = [item for item in earlier_topics if belief.get(item["intent"], 0) >= RESUME_FLOOR]
-    earlier = (
-        max(candidates, key=lambda item: belief[item["intent"]])
-        if candidates
-        else earlier_topics[-1]
-    )
-    decision = answer_intent(state, turn, graph, earlier["intent"], kind="resumed_topic")
+    """Go back to an earlier topic: the one named, else the one the classifier believes in most,
+    else the one before."""
+    if intent is None:
+        belief = {item["intent"]: item["confidence"] for item in turn.ranking}
+        earlier_topics = state.topics[:-1]
+        candidates = [i for i in earlier_topics if belief.get(i["intent"], 0) >= RESUME_FLOOR]
+        chosen = max(candidates, key=lambda i: belief[i["intent"]]) if candidates else None
+        intent = (chosen or earlier_topics[-1])["intent"]
+    decision = answer_intent(state, turn, graph, intent, settings, kind="resumed_topic")
     reply = decision.replies[0]
-    reply.text = say.BACK_TO_TOPIC.format(label=topic_label(graph, earlier["intent"])) + reply.text
+    reply.text = say.BACK_TO_TOPIC.format(label=topic_label(graph, intent)) + reply.text
     return decision
 
 
-def clarify(state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None) -> Decision:
-    """Ask which of the two closest intents the visitor means."""
-    first, second = turn.ranking[0]["intent"], turn.ranking[1]["intent"]
-    state.offered = [
-        {"intent": intent, "label": topic_label(graph, intent)} for intent in (first, second)
-    ]
-    text = say.CLARIFY.format(first=state.offered[0]["label"], second=state.offered[1]["label"])
-    return Decision(kind="clarify", intent=first, replies=[PlannedReply("clarify", text)])
+def _earlier_topic_named(
+    state: DialogueState, turn: TrackedTurn, graph: KnowledgeGraph | None
+) -> str | None:
+    """Return the earlier topic the message goes back to by naming what only it concerned.
+
+    "Coming back to the card delivery..." after talk of card delivery, then of exchange rates.
+    A message sure of a new topic of its own is a new question, not a return.
+    """
+    if graph is None or len(state.topics) < 2 or not turn.mentioned:
+        return None
+    earlier_intents = {item["intent"] for item in state.topics[:-1]}
+    is_new_question = turn.is_confident and not (turn.is_follow_up or turn.is_return)
+    if is_new_question and turn.intent not in earlier_intents:
+        return None
+    current = state.active_topic
+    current_subjects = _concerned(graph, current)
+    named = set(turn.mentioned) - current_subjects
+    for item in reversed(state.topics[:-1]):
+        if item["intent"] != state.active_intent and named & _concerned(graph, item["topic"]):
+            return item["intent"]
+    return None
+
+
+def _concerned(graph: KnowledgeGraph, topic: str | None) -> set[str]:
+    if topic is None or topic not in graph:
+        return set()
+    return {item.node.key for item in graph.neighbours(topic, "concerns").items}
+
+
+def _topic_for_named_things(graph: KnowledgeGraph | None, turn: TrackedTurn) -> str:
+    """Return the topic a follow-up means: the one it follows, or a related topic of the same
+    kind about the thing it names ("top-up by card fee", then "and by bank transfer?").
+
+    Each thing named is first read as the topic's own kind of thing where a name fits one;
+    `turn.mentioned` is updated to what the names were read as.
+    """
+    intent = turn.intent
+    topic = graph.topic_for_intent(intent) if graph else None
+    if topic is None:
+        return intent
+    turn.mentioned = list(
+        dict.fromkeys(
+            the_topics_own(graph, topic, key, turn.mention_texts.get(key, ""))
+            for key in turn.mentioned
+        )
+    )
+    concerned = _concerned(graph, topic)
+    kinds = _term_kinds(graph, concerned)
+    for key in turn.mentioned:
+        if key in concerned or graph.node(key).type == "topic":
+            continue
+        for item in graph.neighbours(topic, "related_topic").items:
+            other = _concerned(graph, item.node.key)
+            if key in other and _term_kinds(graph, other) == kinds:
+                return item.node.attributes.get("intent", intent)
+    return intent
+
+
+def _term_kinds(graph: KnowledgeGraph, keys: set[str]) -> set[str]:
+    return {graph.node(key).type for key in keys if graph.node(key).type in ("fee", "limit")}
 
 
 def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
     """Answer what was not understood: never silence."""
     if turn.status == "ok":
-        text = say.OUT_OF_SCOPE if state.low_confidence_streak >= 2 else say.UNSURE
+        text = say.OUT_OF_SCOPE if state.low_confidence_streak >= 1 else say.UNSURE
         return Decision(
-            kind="out_of_scope" if state.low_confidence_streak >= 2 else "unsure",
+            kind="out_of_scope" if state.low_confidence_streak >= 1 else "unsure",
             replies=[PlannedReply("unsure", text)],
         )
     if turn.status in ("timeout", "unknown_message"):
@@ -216,17 +532,28 @@ def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
 # Flows ---------------------------------------------------------------------------------------
 
 
-def start_flow(state: DialogueState, turn: TrackedTurn, graph, flow: Flow) -> Decision:
+def start_flow(
+    state: DialogueState, turn: TrackedTurn, graph, flow: Flow, intent: str | None = None
+) -> Decision:
     """Begin a task, taking any slot values the opening message already gave."""
+    intent = intent or turn.intent
     if state.flow:
         state.paused_flows.append(state.flow)
-    state.enter_topic(turn.intent, graph.topic_for_intent(turn.intent) if graph else None)
+    topic = graph.topic_for_intent(intent) if graph else None
+    state.enter_topic(intent, topic)
+    state.topic_text = turn.text
     state.flow = {"name": flow.name, "step": 0, "slots": {}, "started_turn": state.turn_count}
     _fill(state, flow, _values_for(flow, turn, state))
-    return _ask_current_step(state, flow, graph, kind="flow_started", intent=turn.intent)
+    decision = _ask_current_step(state, flow, graph, kind="flow_started", intent=intent)
+    if topic:
+        # The task is how the bot answers the topic.
+        decision.replies[0].sources.insert(0, topic)
+    return decision
 
 
-def continue_flow(state: DialogueState, turn: TrackedTurn, graph) -> Decision:
+def continue_flow(
+    state: DialogueState, turn: TrackedTurn, graph, settings: PolicySettings
+) -> Decision:
     """Carry a task on: fill, correct, confirm or cancel; answer a side question and come back."""
     flow = flows()[state.flow["name"]]
     step = flow.steps[state.flow["step"]]
@@ -244,31 +571,43 @@ def continue_flow(state: DialogueState, turn: TrackedTurn, graph) -> Decision:
             prefix = say.CORRECTED.format(value=render("{" + name + "}", {name: slot}, graph)[0])
             decision.replies[0].text = f"{prefix} {decision.replies[0].text}"
         return decision
-    if step.is_confirmation and YES.search(turn.text):
+    if step.is_confirmation and (YES.search(turn.text) or turn.act == acts.AFFIRM):
         return _finish(state, flow, graph, "done")
-    if step.is_confirmation and NO.search(turn.text):
+    if step.is_confirmation and (NO.search(turn.text) or turn.act == acts.DENY):
         return Decision(kind="flow_unconfirmed", replies=[PlannedReply("flow", say.CONFIRM_AGAIN)])
+    if turn.act == acts.ASK_FOR_PERSON:
+        return Decision("person_requested", [PlannedReply("person_requested", say.NO_PERSON)])
+    if turn.act in ACT_REPLIES:
+        return _aside(state, flow, graph, _act_decision(state, turn.act))
     if _is_new_flow(turn, flow):
         return start_flow(state, turn, graph, flow_starting_on(turn.intent))
     if turn.is_confident and turn.intent not in flow.starts_on:
-        return _digress(state, turn, graph, flow)
+        return _digress(state, turn, graph, flow, settings)
     ask = step.retry or step.ask
     text, sources = render(ask, state.flow["slots"], graph)
     state.flow["retries"] = state.flow.get("retries", 0) + 1
     return Decision(kind="flow_retry", replies=[PlannedReply("flow", text, sources)])
 
 
-def _digress(state: DialogueState, turn: TrackedTurn, graph, flow: Flow) -> Decision:
-    flow_state = state.flow
-    state.flow = None
-    decision = answer_intent(state, turn, graph, turn.intent, kind="digression")
-    state.flow = flow_state
-    step = flow.steps[flow_state["step"]]
-    ask, sources = render(step.ask, flow_state["slots"], graph)
+def _aside(state: DialogueState, flow: Flow, graph, decision: Decision) -> Decision:
+    """Answer a greeting or a thank-you mid-task, then ask the task's question again."""
+    ask, sources = render(flow.steps[state.flow["step"]].ask, state.flow["slots"], graph)
     decision.replies.append(
         PlannedReply("flow", say.BACK_TO_FLOW.format(title=flow.title, ask=ask), sources)
     )
     return decision
+
+
+def _digress(
+    state: DialogueState, turn: TrackedTurn, graph, flow: Flow, settings: PolicySettings
+) -> Decision:
+    flow_state = state.flow
+    state.flow = None
+    decision = answer_intent(state, turn, graph, turn.intent, settings, kind="digression")
+    decision.replies[0].quick_replies = []
+    state.suggested = []
+    state.flow = flow_state
+    return _aside(state, flow, graph, decision)
 
 
 def _finish(state: DialogueState, flow: Flow, graph, outcome: str) -> Decision:
@@ -332,25 +671,17 @@ def _is_new_flow(turn: TrackedTurn, flow: Flow) -> bool:
 # Helpers -------------------------------------------------------------------------------------
 
 
-def _smalltalk(turn: TrackedTurn) -> Decision | None:
-    for pattern, text, kind in (
-        (GREETINGS, say.GREETING, "greeting"),
-        (THANKS, say.THANKS, "thanks"),
-        (GOODBYE, say.GOODBYE, "goodbye"),
-    ):
-        if pattern.match(turn.text):
-            return Decision(kind=kind, replies=[PlannedReply(kind, text)])
-    return None
-
-
-def _picked_option(turn: TrackedTurn, offered: list[dict]) -> str | None:
-    if not offered:
-        return None
-    if turn.picked:
+def _picked_option(turn: TrackedTurn, offered: list[dict], suggested: list[dict]) -> str | None:
+    """Return the option the visitor took: "the second one", its label, or a sure intent."""
+    if offered and turn.picked:
         return turn.picked["intent"]
-    if turn.is_confident and turn.intent in {option["intent"] for option in offered}:
+    if offered and turn.is_confident and turn.intent in {option["intent"] for option in offered}:
         return turn.intent
-    lowered = turn.text.lower()
+    lowered = turn.text.strip().lower()
+    for options in (offered, suggested):
+        exact = [option["intent"] for option in options if option["label"].lower() == lowered]
+        if exact:
+            return exact[0]
     named = [option["intent"] for option in offered if option["label"].lower() in lowered]
     return named[0] if len(named) == 1 else None
 
@@ -363,30 +694,12 @@ def _is_close_call(turn: TrackedTurn) -> bool:
 
 
 def _is_about_banking(turn: TrackedTurn) -> bool:
-    # A close call is worth asking about when the message names something the bank knows, or
-    # the classifier puts most of its belief on the two options; "what's the weather like"
-    # spreads it thin and is out of scope, not a choice between two banking topics.
-    top_two = sum(item["confidence"] for item in turn.ranking[:2])
-    return bool(turn.mentioned or turn.ambiguous) or top_two >= CLARIFY_MASS
+    # Unsure is worth an answer or a question when the message names something the bank knows,
+    # or the classifier puts most of its belief on a few topics; "what's the weather like"
+    # spreads it thin (or onto small talk) and is out of scope, not a choice between topics.
+    top = sum(item["confidence"] for item in turn.ranking[:3])
+    return bool(turn.mentioned or turn.ambiguous) or top >= CLARIFY_MASS or turn.is_follow_up
 
 
-def _is_new_confident_intent(state: DialogueState, turn: TrackedTurn) -> bool:
-    return turn.is_confident and turn.intent != state.active_intent and turn.confidence >= 0.8
-
-
-def _relation_sentence(
-    graph: KnowledgeGraph, topic: str | None, key: str
-) -> tuple[str, list[str]] | None:
-    """Say how a newly named thing relates to the topic's subjects, from the graph's relations."""
-    if topic is None or topic not in graph:
-        return None
-    paths = graph.paths(topic, key, max_hops=2, limit=1)
-    if paths and len(paths[0].relations) == 2:
-        relation = paths[0].relations[1]
-        source, target = graph.node(relation.source).label, graph.node(relation.target).label
-        verb = RELATION_VERBS.get(relation.type, relation.type.replace("_", " "))
-        return f"The {source} {verb} {target}.", list(paths[0].nodes)
-    node = graph.node(key)
-    if node.attributes.get("kestrel_available") is False:
-        return f"We don't currently offer our services in {node.label}.", [key]
-    return None
+def _normalised(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))

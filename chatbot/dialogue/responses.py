@@ -18,7 +18,20 @@ OUT_OF_SCOPE = (
     "I can help with cards, payments, transfers, top-ups, exchange and your account, but I'm not "
     "sure what you need. Could you put it another way, or shall I connect you to a person?"
 )
-CLARIFY = "Do you mean {first} or {second}?"
+CLARIFY = "Do you mean {options}?"
+ALTERNATIVES = "Or did you mean {options}?"
+BOT_CHALLENGE = (
+    "I'm the bank's virtual assistant, a computer program. I can answer most questions here, "
+    "and I can bring in a person from our team whenever you like."
+)
+CHITCHAT = "I'm here and happy to help with your banking. What would you like to know?"
+AFFIRMED = "Good. Is there anything else I can help with?"
+DENIED = "Sorry about that. Could you tell me a little more about what you need?"
+NO_PERSON = (
+    "I can't bring in a person from here right now, but I'll do my best to help. What do you need?"
+)
+AS_I_SAID = "As I said, {sentence}"
+TALK_TO_A_PERSON = "Talk to a person"
 THANKS = "You're welcome! Is there anything else I can help with?"
 GOODBYE = "Goodbye, and thanks for chatting with us."
 BACK_TO_FLOW = "Now, back to {title}: {ask}"
@@ -40,6 +53,8 @@ class PlannedReply:
     text: str
     sources: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    # Buttons under the reply: {"label": what the button says, "text": what clicking sends}.
+    quick_replies: list[dict] = field(default_factory=list)
 
 
 def render(text: str, slots: dict, graph: KnowledgeGraph | None) -> tuple[str, list[str]]:
@@ -82,6 +97,11 @@ def slot_text(name: str, slot: dict | None, graph: KnowledgeGraph | None) -> str
     if isinstance(value, str) and graph is not None and value in graph:
         return graph.node(value).label
     return slot.get("text") or spoken(value)
+
+
+def spoken_list(items: list[str]) -> str:
+    """Return "a", "a or b", "a, b or c"."""
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def topic_label(graph: KnowledgeGraph | None, intent: str) -> str:

@@ -37,6 +37,12 @@ class DialogueState:
     finished_flows: list[dict] = field(default_factory=list)
     # Choices the bot last offered ("Do you mean X or Y?"), so "the second one" resolves.
     offered: list[dict] = field(default_factory=list)
+    # Related topics the bot last suggested as buttons; clicking one asks about it.
+    suggested: list[dict] = field(default_factory=list)
+    # The visitor's question the current topic came from: a follow-up is read after it.
+    topic_text: str | None = None
+    # The bot's last answers, normalised, so it never says the same answer twice in a row.
+    recent_answers: list[str] = field(default_factory=list)
     low_confidence_streak: int = 0
     fallback_streak: int = 0
     frustration: float = 0.0

@@ -1,8 +1,10 @@
 """Track a turn: fold a visitor message and its understanding into the dialogue state.
 
-Plain Python. The tracker records what the visitor said (slots, things in focus, the topic,
-counters, frustration) and resolves references ("it", "that card", "the second one", "and for
-Europe?"); deciding what to say is the policy's job.
+Plain Python. The tracker records what the visitor said (slots, things in focus, the topic)
+and resolves references ("it", "that card", "the second one", "and for Europe?"). It also
+chooses how to read the message: alone, or after the question the conversation is about, for a
+follow-up that means little alone ("and in France?"). Deciding what to say is the policy's job;
+what the decision means for the counters (unclear turns, frustration) is `note_outcome`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import weakref
 from dataclasses import dataclass, field
 
+from chatbot.dialogue import acts
 from chatbot.dialogue.state import DialogueState
 from knowledge.graph import KnowledgeGraph
 from knowledge.names import normalised_name
@@ -25,14 +28,17 @@ SLOT_OF_ENTITY = {
     "country": "country",
     "currency": "currency",
 }
+# Graph node types the visitor names that are remembered as slots across turns.
+SLOT_OF_NODE_TYPE = {"country": "country", "currency": "currency", "product": "product"}
+# The least confidence in a conversational act (a greeting, thanks) for the message to be one.
+ACT_BELIEF = 0.5
+# Acts that say how a message relates to the conversation rather than what it does.
+CONTEXTUAL_ACTS = (acts.FOLLOW_UP, acts.RETURN_TO_TOPIC)
 PRONOUN = re.compile(r"\b(it|its|that|this|that one|this one|them|those)\b", re.IGNORECASE)
 DEMONSTRATIVE_NOUN = re.compile(r"\b(?:that|this|the same|my)\s+([a-z]+)\b", re.IGNORECASE)
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
 ORDINAL = re.compile(
     r"\b(first|1st|second|2nd|third|3rd|last)\b(?:\s+(?:one|option))?", re.IGNORECASE
-)
-FOLLOW_UP = re.compile(
-    r"^\s*(?:and|what about|how about|and what about|same for|and for|and in)\b", re.IGNORECASE
 )
 OTHER = re.compile(r"\b(?:the other|another)\s+([a-z]+)\b", re.IGNORECASE)
 NEGATIVE_WORDS = re.compile(
@@ -52,14 +58,24 @@ class TrackedTurn:
     ranking: list[dict] = field(default_factory=list)
     status: str | None = None
     is_confident: bool = False
+    # The conversational act the message performs (greet, thank, follow_up...), if any.
+    act: str | None = None
+    # "in_context" when the message was read after the conversation's question, else "alone".
+    reading: str = "alone"
+    # Whether the message goes back to something discussed earlier ("back to the card...").
+    is_return: bool = False
     # Slot values this message gave: name -> (value, text).
     slot_values: dict[str, tuple[object, str]] = field(default_factory=dict)
     # Graph nodes named in the message (unambiguous ones), in reading order.
     mentioned: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
+    # The words each mentioned node was named by.
+    mention_texts: dict[str, str] = field(default_factory=dict)
     ambiguous: list[dict] = field(default_factory=list)
     # What "it", "that card" or "the other card" pointed at, if anything.
     referent: dict | None = None
+    # Whether the reference named its noun ("that card") rather than a bare "it".
+    referent_was_named: bool = False
     # The option picked by "the second one", if the bot had offered options.
     picked: dict | None = None
     is_follow_up: bool = False
@@ -73,19 +89,54 @@ def track(
     """Update the state in place for a new visitor message; return what was found in it."""
     state.turn_count += 1
     understanding = understanding or {}
-    turn = TrackedTurn(
-        text=text,
-        status=understanding.get("status"),
-        intent=understanding.get("intent"),
-        confidence=float(understanding.get("confidence") or 0.0),
-        ranking=list(understanding.get("ranking") or []),
-    )
-    turn.is_confident = turn.status == "ok" and not understanding.get("is_low_confidence", True)
+    turn = TrackedTurn(text=text, status=understanding.get("status"))
+    if turn.status == "ok":
+        _read_intents(state, turn, understanding)
     _read_entities(state, turn, understanding.get("entities") or [], graph)
     _resolve_references(state, turn)
-    turn.is_follow_up = bool(FOLLOW_UP.match(text)) and bool(turn.slot_values or turn.mentioned)
-    _count(state, turn)
+    normalised = " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    turn.is_repeat = len(normalised) > 8 and normalised in state.recent_questions
+    state.recent_questions = (state.recent_questions + [normalised])[-RECENT_QUESTIONS:]
     return turn
+
+
+def _read_intents(state: DialogueState, turn: TrackedTurn, understanding: dict) -> None:
+    """Choose the reading to trust, alone or in context, and the act the message performs.
+
+    A follow-up is scored, not spotted by its words: the classifier's belief that the message
+    is one ("how long?", "and in France?"), learnt from examples like any intent. A message
+    read in context answers the conversation's topic, or one the context and its words point
+    to together.
+    """
+    alone = understanding.get("ranking") or []
+    if not alone and understanding.get("intent"):
+        alone = [{"intent": understanding["intent"], "confidence": understanding["confidence"]}]
+    belief = {item["intent"]: item["confidence"] for item in alone}
+    top = alone[0]["intent"] if alone else None
+    turn.is_return = belief.get(acts.RETURN_TO_TOPIC, 0.0) >= acts.FOLLOW_UP_BELIEF
+    if acts.is_act(top) and top not in CONTEXTUAL_ACTS and belief[top] >= ACT_BELIEF:
+        turn.act = top
+    reading, is_sure = alone, not understanding.get("is_low_confidence", True)
+    context = understanding.get("in_context")
+    can_follow = state.active_intent and not (turn.act or state.flow or turn.is_return)
+    if context and can_follow:
+        if belief.get(acts.FOLLOW_UP, 0.0) >= acts.FOLLOW_UP_BELIEF:
+            turn.reading = "in_context"
+            turn.is_follow_up = True
+            if context.get("is_low_confidence", True):
+                # Read together, the question and the follow-up point nowhere new: the follow-up
+                # carries on with the topic under way ("why?", "how long?").
+                reading = [{"intent": state.active_intent, "confidence": 1.0}]
+            else:
+                reading = context["ranking"]
+            is_sure = True
+    elif top == acts.FOLLOW_UP and belief[top] >= ACT_BELIEF:
+        turn.act = acts.FOLLOW_UP
+    turn.ranking = [item for item in reading if not acts.is_act(item["intent"])]
+    if turn.ranking:
+        turn.intent, turn.confidence = turn.ranking[0]["intent"], turn.ranking[0]["confidence"]
+        # Sure only if the topic itself was the reading's top: belief shared with an act is not.
+        turn.is_confident = is_sure and reading[0]["intent"] == turn.intent
 
 
 def _read_entities(
@@ -100,8 +151,10 @@ def _read_entities(
         if slot:
             turn.slot_values[slot] = (value, text)
             _remember_value(state, slot, value)
-            if slot == "country" and graph is not None:
-                _focus_country(state, turn, value, graph)
+            if slot == "amount":
+                state.set_slot(slot, value, text)
+            if slot in ("country", "currency") and graph is not None:
+                _focus_coded(state, turn, slot, value, graph)
 
 
 def _read_linked(state: DialogueState, turn: TrackedTurn, entity: dict, graph) -> None:
@@ -119,11 +172,15 @@ def _read_linked(state: DialogueState, turn: TrackedTurn, entity: dict, graph) -
     for inner in _named_within(graph, key, entity.get("text", "")):
         state.bring_into_focus(inner.key, inner.label, inner.type)
     turn.mentioned.append(key)
+    turn.mention_texts[key] = entity.get("text", "")
     turn.spans.append((entity.get("start", 0), entity.get("end", 0)))
     state.bring_into_focus(key, node.label, node.type)
-    if node.type in ("country", "currency") and node.type not in turn.slot_values:
-        turn.slot_values[node.type] = (key, entity.get("text", ""))
-        _remember_value(state, node.type, key)
+    slot = SLOT_OF_NODE_TYPE.get(node.type)
+    if slot and slot not in turn.slot_values:
+        turn.slot_values[slot] = (key, entity.get("text", ""))
+        _remember_value(state, slot, key)
+        # Kept across turns, with the turn that set it, for the answers that depend on it.
+        state.set_slot(slot, key, entity.get("text", ""))
 
 
 def _named_within(graph: KnowledgeGraph, key: str, text: str) -> list:
@@ -142,29 +199,34 @@ def _contains(words: tuple, part: tuple) -> bool:
     )
 
 
-def _focus_country(state: DialogueState, turn: TrackedTurn, code: object, graph) -> None:
-    # The rules give an ISO code; the graph's country node carries it as an attribute.
-    key = _countries_by_code(graph).get(str(code).upper())
-    if key is not None:
+def _focus_coded(state: DialogueState, turn: TrackedTurn, kind: str, code: object, graph) -> None:
+    # The rules give an ISO code ("FR", "EUR"); the graph's node carries it as an attribute.
+    key = _nodes_by_code(graph).get((kind, str(code).upper()))
+    if key is not None and key not in turn.mentioned:
         node = graph.node(key)
         turn.mentioned.append(key)
+        turn.mention_texts[key] = turn.slot_values[kind][1]
         state.bring_into_focus(key, node.label, node.type)
+        state.set_slot(kind, key, node.label)
 
 
-_country_codes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_codes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The attribute that holds each coded node type's ISO code.
+CODE_ATTRIBUTES = {"country": "iso_code", "currency": "code"}
 
 
-def _countries_by_code(graph) -> dict[str, str]:
-    """Return the graph's country keys by ISO code, indexed once per graph version."""
+def _nodes_by_code(graph) -> dict[tuple[str, str], str]:
+    """Return the graph's country and currency keys by (type, ISO code), once per graph."""
     graph = getattr(graph, "_graph", graph)  # a benchmark's timing wrapper
-    codes = _country_codes.get(graph)
+    codes = _codes.get(graph)
     if codes is None:
         codes = {}
         for key in graph.graph:
             node = graph.node(key)
-            if node.type == "country" and node.attributes.get("iso_code"):
-                codes.setdefault(str(node.attributes["iso_code"]).upper(), key)
-        _country_codes[graph] = codes
+            attribute = CODE_ATTRIBUTES.get(node.type)
+            if attribute and node.attributes.get(attribute):
+                codes.setdefault((node.type, str(node.attributes[attribute]).upper()), key)
+        _codes[graph] = codes
     return codes
 
 
@@ -188,7 +250,17 @@ def _resolve_references(state: DialogueState, turn: TrackedTurn) -> None:
     noun = DEMONSTRATIVE_NOUN.search(turn.text)
     if noun and not ordinal and not _inside_a_mention(turn, noun.start(), noun.end()):
         turn.referent = _latest_focus_named(state, noun.group(1).lower())
-    if turn.referent is None and not turn.mentioned and PRONOUN.search(turn.text) and state.focus:
+        turn.referent_was_named = turn.referent is not None
+    # A bare "it" points at the latest thing in focus only when the message leans on what came
+    # before: a sure question of its own ("that was quick, how do I change my PIN?") does not.
+    leans_on_context = turn.is_follow_up or not turn.is_confident
+    if (
+        turn.referent is None
+        and not turn.mentioned
+        and leans_on_context
+        and PRONOUN.search(turn.text)
+        and state.focus
+    ):
         turn.referent = state.focus[0]
     if turn.referent is not None:
         # Talking about it again keeps it at the top of the focus stack.
@@ -202,12 +274,16 @@ def _inside_a_mention(turn: TrackedTurn, start: int, end: int) -> bool:
 
 
 def _latest_focus_named(state: DialogueState, noun: str) -> dict | None:
-    """Return the latest thing in focus the noun names, products first ("that card")."""
-    stem = noun.rstrip("s")
+    """Return the latest thing in focus the noun names, products first ("that card").
+
+    The noun must be a whole word of the thing's name, or its type: "was" names nothing in
+    "Cash withdrawal".
+    """
+    names = {noun, noun[:-1] if noun.endswith("s") else noun}
     named = [
         item
         for item in state.focus
-        if stem and (stem in item["label"].lower() or stem == item["type"])
+        if names & set(re.findall(r"[a-z]+", item["label"].lower())) or item["type"] in names
     ]
     products = [item for item in named if item["type"] == "product"]
     return (products or named or [None])[0]
@@ -223,18 +299,17 @@ def _the_other(state: DialogueState, noun: str) -> tuple[str, object] | None:
     return None
 
 
-def _count(state: DialogueState, turn: TrackedTurn) -> None:
+def note_outcome(state: DialogueState, turn: TrackedTurn, is_unclear: bool) -> None:
+    """Count the turn for escalation: unclear turns in a row, and the frustration estimate.
+
+    A turn is unclear when the bot could not act on it ("not sure", "didn't catch that"); a
+    card's last four digits taken by a task is clear, however unsure the classifier was.
+    """
     if turn.status in ("timeout", "unknown_message", "no_model"):
         state.fallback_streak += 1
     elif turn.status == "ok":
         state.fallback_streak = 0
-    if turn.status == "ok" and not turn.is_confident:
-        state.low_confidence_streak += 1
-    elif turn.is_confident:
-        state.low_confidence_streak = 0
-    normalised = " ".join(re.findall(r"[a-z0-9]+", turn.text.lower()))
-    turn.is_repeat = len(normalised) > 8 and normalised in state.recent_questions
-    state.recent_questions = (state.recent_questions + [normalised])[-RECENT_QUESTIONS:]
+    state.low_confidence_streak = state.low_confidence_streak + 1 if is_unclear else 0
     state.frustration = frustration_after(state, turn)
 
 
@@ -248,5 +323,5 @@ def frustration_after(state: DialogueState, turn: TrackedTurn) -> float:
         0.2 if len(letters) >= 8 and sum(c.isupper() for c in letters) > 0.7 * len(letters) else 0.0
     )
     signal += 0.15 if "!!" in turn.text or "??" in turn.text else 0.0
-    signal += 0.2 if state.fallback_streak + state.low_confidence_streak >= 2 else 0.0
+    signal += 0.2 if max(state.fallback_streak, state.low_confidence_streak) >= 2 else 0.0
     return round(min(1.0, 0.6 * state.frustration + signal), 3)

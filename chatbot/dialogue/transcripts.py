@@ -153,8 +153,10 @@ def failures_of(expect: dict, outcome: Outcome) -> list[str]:
             f"intent: expected {expect['intent']}, "
             f"got {trace.get('intent') or state.get('active_intent')}"
         )
-    if "decision" in expect and trace.get("decision") != expect["decision"]:
-        failures.append(f"decision: expected {expect['decision']}, got {trace.get('decision')}")
+    decisions = _as_list(expect.get("decision"))
+    if "decision" in expect and trace.get("decision") not in decisions:
+        expected = " or ".join(map(str, decisions))
+        failures.append(f"decision: expected {expected}, got {trace.get('decision')}")
     for name, value in (expect.get("slots") or {}).items():
         slot = (state.get("slots") or {}).get(name)
         if not _slot_matches(slot, value):

@@ -26,6 +26,8 @@ class _Request:
     text: str
     reply_channel: str
     request_id: str
+    # The question the conversation is about, to read the text in its context too.
+    context: str | None = None
 
 
 class _Batcher:
@@ -74,16 +76,16 @@ class PendingClassifications:
         self.reply_channel = reply_channel
         self.futures: dict[str, asyncio.Future] = {}
 
-    async def classify(self, event_id: int, text: str) -> dict:
+    async def classify(self, event_id: int, text: str, context: str | None = None) -> dict:
         """Return the classification of a stored message, or {"status": "timeout"}."""
         if settings.CELERY_TASK_ALWAYS_EAGER:
             # Embedded: no broker, no workers; the same functions run in a thread here.
-            return await _understand_here(event_id, text)
+            return await _understand_here(event_id, text, context)
         loop = asyncio.get_running_loop()
         request_id = uuid.uuid4().hex
         future = self.futures[request_id] = loop.create_future()
         batcher = _batchers.setdefault(loop, _Batcher())
-        batcher.submit(_Request(event_id, text, self.reply_channel, request_id))
+        batcher.submit(_Request(event_id, text, self.reply_channel, request_id, context))
         try:
             return await asyncio.wait_for(future, settings.NLU_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -98,11 +100,11 @@ class PendingClassifications:
             future.set_result(result)
 
 
-async def _understand_here(event_id: int, text: str) -> dict:
+async def _understand_here(event_id: int, text: str, context: str | None) -> dict:
     from chatbot.nlu.understanding import record_verdicts, understand_texts
 
     def understand_and_record() -> dict:
-        (result,) = understand_texts([text], settings.NLU_THREADS)
+        (result,) = understand_texts([text], settings.NLU_THREADS, [context])
         record_verdicts([(event_id, result)])
         return result
 

@@ -523,6 +523,11 @@ WEEKDAY_NUMBERS = {
 RELATIVE_DAYS = {
     "today": 0,
     "tonight": 0,
+    "this morning": 0,
+    "this afternoon": 0,
+    "this evening": 0,
+    "earlier today": 0,
+    "last night": -1,
     "yesterday": -1,
     "tomorrow": 1,
     "day before yesterday": -2,

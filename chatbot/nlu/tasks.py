@@ -33,11 +33,16 @@ def load_model_once_per_worker_process(**kwargs) -> None:
 def classify_messages(requests: list[dict]) -> None:
     """Classify a small batch of visitor messages and tell each waiting consumer.
 
-    Each request is {"event_id", "text", "reply_channel", "request_id"}: the text travels with
-    it, so answering needs no database. Idempotent: a redelivered batch sends the same verdicts
-    again (consumers drop a request they already have) and keeps the first stored ones.
+    Each request is {"event_id", "text", "reply_channel", "request_id", "context"}: the text
+    (and the question it may follow up) travels with it, so answering needs no database.
+    Idempotent: a redelivered batch sends the same verdicts again (consumers drop a request
+    they already have) and keeps the first stored ones.
     """
-    results = understand_texts([r["text"] for r in requests], settings.NLU_THREADS)
+    results = understand_texts(
+        [r["text"] for r in requests],
+        settings.NLU_THREADS,
+        [r.get("context") for r in requests],
+    )
     _send_to_channels(
         [
             (

@@ -1,9 +1,16 @@
-"""What a visitor's message means: the promoted model's intents plus the extracted entities."""
+"""What a visitor's message means: the promoted model's intents plus the extracted entities.
+
+A message can also be read in its conversation's context: the question the conversation is
+about, followed by the message. "And in France?" or "how long does that take?" mean little alone
+and much after "How much does it cost to withdraw cash abroad?". The dialogue tracker decides
+which reading to trust (`chatbot.dialogue.tracker`).
+"""
 
 import logging
 
 from django.db import IntegrityError
 
+from chatbot.dialogue import acts
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
 from chatbot.nlu.models import MessageClassification
@@ -13,19 +20,51 @@ from knowledge.service import current_graph
 logger = logging.getLogger(__name__)
 
 
-def understand_texts(texts: list[str], threads: int = 1) -> list[dict]:
-    """Return, per text, its ranked intents and entities (status `no_model` before training)."""
+def understand_texts(
+    texts: list[str], threads: int = 1, contexts: list[str | None] | None = None
+) -> list[dict]:
+    """Return, per text, its ranked intents and entities (status `no_model` before training).
+
+    With `contexts` (one per text, or None), a text that has one and may be a follow-up (the
+    model's belief in `follow_up` reaches FOLLOW_UP_BELIEF) is classified again after its
+    context, and its result carries that reading as `in_context`: intent, confidence,
+    is_low_confidence and ranking. Other texts cost one pass only.
+    """
+    contexts = contexts or [None] * len(texts)
     classifier = promoted_classifier(threads)
     predictions = classifier.classify(texts) if classifier else [None] * len(texts)
+    follow_ups = [
+        index
+        for index, (prediction, context) in enumerate(zip(predictions, contexts, strict=True))
+        if context and prediction is not None and _may_follow_up(prediction)
+    ]
+    readings = (
+        classifier.classify([f"{contexts[i]} {texts[i]}" for i in follow_ups]) if follow_ups else []
+    )
+    in_context = dict(zip(follow_ups, readings, strict=True))
     linkers = [GraphLinker(current_graph())]
     results = []
-    for text, prediction in zip(texts, predictions, strict=True):
+    for index, (text, prediction) in enumerate(zip(texts, predictions, strict=True)):
         entities = [entity.as_dict() for entity in extract_entities(text, linkers=linkers)]
         if prediction is None:
             results.append({"status": "no_model", "entities": entities})
-        else:
-            results.append({"status": "ok", **prediction.as_dict(), "entities": entities})
+            continue
+        result = {"status": "ok", **prediction.as_dict(), "entities": entities}
+        if index in in_context:
+            reading = in_context[index].as_dict()
+            result["in_context"] = {
+                name: reading[name]
+                for name in ("intent", "confidence", "is_low_confidence", "ranking")
+            }
+        results.append(result)
     return results
+
+
+def _may_follow_up(prediction) -> bool:
+    return any(
+        intent == acts.FOLLOW_UP and belief >= acts.FOLLOW_UP_BELIEF
+        for intent, belief in prediction.ranking
+    )
 
 
 def record_verdicts(verdicts: list[tuple[int, dict]]) -> None:

@@ -222,11 +222,19 @@ def test_it_refers_to_the_thing_in_focus_even_many_turns_later():
 def test_and_for_france_follows_up_on_the_same_topic_with_the_graphs_relation():
     chat = Conversation()
     chat.say("where can I use my card?", understood("country_support"))
-
-    answer = chat.say(
-        "and for France?",
-        understood("exchange_rate", 0.3, [linked("country:fr", "France")], low=True),
+    # The classifier takes it for a follow-up, and read after the question, for its topic.
+    elliptical = understood(
+        "follow_up",
+        0.8,
+        [linked("country:fr", "France")],
+        ranking=[
+            {"intent": "follow_up", "confidence": 0.8},
+            {"intent": "exchange_rate", "confidence": 0.1},
+        ],
     )
+    elliptical["in_context"] = understood("country_support", 0.95)
+
+    answer = chat.say("and for France?", elliptical)
 
     assert (
         answer

@@ -14,11 +14,11 @@ TOPIC = NodeRecord(
 )
 
 
-def understood(intent: str, is_low_confidence: bool = False) -> dict:
+def understood(intent: str, is_low_confidence: bool = False, confidence: float = 0.9) -> dict:
     return {
         "status": "ok",
         "intent": intent,
-        "confidence": 0.9,
+        "confidence": confidence,
         "is_low_confidence": is_low_confidence,
     }
 
@@ -57,9 +57,19 @@ def test_a_topic_answer_quoting_a_missing_fact_is_not_said():
     assert text_of(result) == ["I understand you're asking about card arrival."]
 
 
-def test_a_low_confidence_guess_is_not_answered_from_the_graph():
+def test_a_guess_below_the_threshold_is_answered_as_a_guess():
     graph = KnowledgeGraph([DELIVERY, TOPIC], [])
 
     result = engine.run_turn({}, "hmm card", understood("card_arrival", True), graph)
 
+    assert text_of(result) == ["Cards arrive within 5 working days."]
+    assert result.trace["decision"] == "tentative"
+
+
+def test_a_wild_guess_is_not_answered_from_the_graph():
+    graph = KnowledgeGraph([DELIVERY, TOPIC], [])
+
+    result = engine.run_turn({}, "hmm", understood("card_arrival", True, confidence=0.1), graph)
+
     assert text_of(result) == [engine.UNSURE]
+    assert result.replies[0].sources == []

@@ -64,3 +64,15 @@ def test_the_server_refuses_to_start_with_a_bad_value(tmp_path, name, value, mes
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_dialogue_settings_default_to_the_policy_s_own_defaults():
+    from django.conf import settings as django_settings
+
+    from chatbot.dialogue.policy import PolicySettings
+    from chatbot.turn_configuration import configured_turn
+
+    defaults = PolicySettings()
+
+    assert configured_turn().policy == defaults
+    assert defaults.tentative_floor == django_settings.DIALOGUE_TENTATIVE_FLOOR

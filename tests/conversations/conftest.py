@@ -17,9 +17,11 @@ TRANSCRIPTS = Path(__file__).parent
 
 @pytest.fixture(scope="session")
 def banking_model_var_dir() -> Path:
-    """Train the fast-mode model on BANKING77's training split once; return its folder."""
+    """Train the fast-mode model on BANKING77's training split and the conversational intents
+    once; return its folder."""
     var_dir = Path(tempfile.mkdtemp(prefix="chatbot-banking-model-"))
     examples = read_examples(settings.DEMO_INTENTS_FILE)
+    examples += read_examples(settings.CONVERSATION_INTENTS_FILE)
     with override_settings(VAR_DIR=var_dir):
         train_and_store(examples, TrainingSettings(mode="fast"), show_progress=False)
     return var_dir

@@ -6,11 +6,9 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 
-from chatbot.dialogue.players import EnginePlayer
 from chatbot.dialogue.transcripts import Outcome, failures_of, play, read_transcripts
+from chatbot.live_player import live_player
 from chatbot.models import Turn
-from chatbot.nlu.understanding import understand_texts
-from knowledge.service import current_graph
 from tests.chatbot.socket_client import WidgetClient, events_in
 from tests.conftest import start_celery_worker
 from tests.conversations.conftest import TRANSCRIPTS
@@ -21,9 +19,7 @@ CASES = read_transcripts(TRANSCRIPTS)
 
 @pytest.mark.parametrize("transcript", CASES, ids=[Path(case.path).stem for case in CASES])
 def test_the_transcript_passes_through_the_engine(demo_bank, transcript):
-    player = EnginePlayer(lambda text: understand_texts([text])[0], current_graph())
-
-    result = play(transcript, player)
+    result = play(transcript, live_player())
 
     assert [turn.failures for turn in result.turns if turn.failures] == []
 
@@ -86,8 +82,8 @@ async def test_the_transcript_passes_through_the_websocket(demo_bank, banking_wo
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_state_rebuilt_from_the_log_is_the_state_saved(demo_bank):
-    from chatbot.dialogue.replay import rebuild_state
     from chatbot.models import Conversation
+    from chatbot.replay import rebuild_state
 
     transcript = next(case for case in CASES if "slot_correction" in case.path)
     client = WidgetClient()

@@ -261,8 +261,10 @@ def test_try_it_shows_the_linked_nodes_and_their_facts(stored_bank, editor):
         ("debit card", ["product:standard_card"]),
         ("France", ["country:fr"]),
     ]
+    # The live bot's turn: before any model is trained, it acknowledges and asks what it can do.
     assert body["understanding"]["status"] == "no_model"
-    assert body["answer"] is None
+    assert body["answer"]["decision"] == "acknowledged"
+    assert body["answer"]["sources"] == []
     assert [facts["node"]["key"] for facts in body["facts"]] == [
         "product:standard_card",
         "country:fr",

@@ -25,15 +25,18 @@ class Command(BaseCommand):
             call_command("train_intents", "--fast", stdout=self.stdout, stderr=self.stderr)
 
     def _import_demo_intents(self) -> None:
-        path = settings.DEMO_INTENTS_FILE
-        if not path.exists():
-            self.stderr.write(
-                f"The demo intents file {path} is missing: the bot runs without intents. "
-                "Set DEMO_INTENTS_FILE, or import your own with import_intents."
-            )
-            return
-        self.stdout.write(f"Importing the demo bank's intents from {path}")
-        call_command("import_intents", str(path), stdout=self.stdout, stderr=self.stderr)
+        # The bank's own questions, and the conversational ones every bot needs (hello, thanks,
+        # a person please, "and in France?").
+        for path in (settings.DEMO_INTENTS_FILE, settings.CONVERSATION_INTENTS_FILE):
+            if not path.exists():
+                self.stderr.write(
+                    f"The intents file {path} is missing: the bot runs without its intents. "
+                    "Set DEMO_INTENTS_FILE and CONVERSATION_INTENTS_FILE, or import your own "
+                    "with import_intents."
+                )
+                continue
+            self.stdout.write(f"Importing intents from {path}")
+            call_command("import_intents", str(path), stdout=self.stdout, stderr=self.stderr)
 
     def _import_demo_knowledge(self) -> None:
         path = settings.DEMO_KNOWLEDGE_FILE

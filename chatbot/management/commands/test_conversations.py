@@ -5,9 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chatbot.dialogue.players import EnginePlayer
 from chatbot.dialogue.transcripts import TranscriptError, play, read_transcripts
-from knowledge.service import current_graph
 
 
 class Command(BaseCommand):
@@ -18,17 +16,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
     def handle(self, *args, path: Path, json: bool, **options) -> None:
-        from chatbot.nlu.understanding import understand_texts
+        from chatbot.live_player import live_player
 
         try:
             transcripts = read_transcripts(path)
         except (TranscriptError, OSError) as error:
             raise CommandError(str(error)) from None
-        graph = current_graph()
-        results = [
-            play(transcript, EnginePlayer(lambda text: understand_texts([text])[0], graph))
-            for transcript in transcripts
-        ]
+        # The live bot's turn function and configuration: escalation rules included.
+        results = [play(transcript, live_player()) for transcript in transcripts]
         summary = summarise(results)
         if json:
             self.stdout.write(

@@ -2052,6 +2052,12 @@
     }
     block.appendChild(h("blockquote", { class: "ke-answer-text", "data-testid": "try-answer" },
       answer.text));
+    if (answer.decision) {
+      // How the live bot decided: answered, guessed, asked which, handed over...
+      block.appendChild(h("p", { class: "ke-muted", "data-testid": "try-decision" },
+        "Decision: ", h("code", {}, answer.decision),
+        answer.handoff ? ` (handed to a person: ${answer.handoff})` : ""));
+    }
     const sources = (answer.sources || []).map(nodeReference);
     if (sources.length) {
       block.appendChild(h("p", { class: "ke-sources" }, "Sources: ",
