@@ -229,8 +229,10 @@ NLU_THREADS = env_int("NLU_THREADS", 1, 1)
 
 # --- Dialogue ---------------------------------------------------------------------------------
 
-# Below the model's confidence threshold but at least this sure, the bot answers its best guess
-# and offers the runner-ups as buttons; below this, it asks which one was meant.
+# The bot answers a question without offering the runner-ups only from this (calibrated)
+# confidence up; below it, it answers its best guess and offers the others as buttons.
+DIALOGUE_SURE_CONFIDENCE = env_float("DIALOGUE_SURE_CONFIDENCE", 0.95, 0.0)
+# Below this, it asks which of the likeliest topics was meant instead of guessing.
 DIALOGUE_TENTATIVE_FLOOR = env_float("DIALOGUE_TENTATIVE_FLOOR", 0.3, 0.0)
 # The most options a clarification offers.
 DIALOGUE_OPTIONS = env_int("DIALOGUE_OPTIONS", 3, 2)

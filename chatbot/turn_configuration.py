@@ -15,6 +15,7 @@ def configured_turn() -> TurnConfiguration:
         rules=escalation_rules(),
         backend=configured_backend(),
         policy=PolicySettings(
+            sure_confidence=settings.DIALOGUE_SURE_CONFIDENCE,
             tentative_floor=settings.DIALOGUE_TENTATIVE_FLOOR,
             options=settings.DIALOGUE_OPTIONS,
             sensitive_floor=settings.DIALOGUE_SENSITIVE_FLOOR,

@@ -9,6 +9,7 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
+from tests.banking_model import banking_model_var_dir  # noqa: F401  (fixture)
 from tests.live_server import child_process_database_url, start_logged, stop
 from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
 

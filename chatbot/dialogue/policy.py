@@ -35,10 +35,10 @@ from knowledge.things import about_thing, bears_on_place_and_money, fee_sentence
 # The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
 RESUME_FLOOR = 0.05
 # Two intents closer than this, both at least CLARIFY_FLOOR, are asked about rather than guessed.
-CLARIFY_MARGIN = 0.15
+CLARIFY_MARGIN = 0.05
 CLARIFY_FLOOR = 0.25
 # The share of belief on the top three topics above which an unsure message is about banking.
-CLARIFY_MASS = 0.5
+CLARIFY_MASS = 0.3
 RECENT_ANSWERS = 4
 YES = re.compile(
     r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|correct|confirm\w*|right)\b", re.I
@@ -67,7 +67,11 @@ ACT_REPLIES = {
 class PolicySettings:
     """The policy's operating points (settings DIALOGUE_*)."""
 
-    # Below the model's threshold but at least this sure: answer, and offer the runner-ups.
+    # A message read alone is answered without offering the runner-ups only from this calibrated
+    # confidence up (and the model's own threshold): below, a wrong answer is likely enough
+    # (more than 1 in 20) that the alternatives are worth a button each.
+    sure_confidence: float = 0.95
+    # Below that but at least this sure: answer, and offer the runner-ups.
     tentative_floor: float = 0.3
     # The most options a clarification or a tentative answer offers.
     options: int = 3
@@ -138,8 +142,10 @@ def _escalate_if_needed(
         frustration=state.frustration,
         flow_retries=(state.flow or {}).get("retries", 0),
         is_repeat=turn.is_repeat,
-        # "Am I talking to a real person?" asks about the bot, not for a person.
+        # "Am I talking to a real person?" asks about the bot, not for a person; "I need a human
+        # being, not a bot" asks for one.
         asks_for_person=turn.act == acts.ASK_FOR_PERSON
+        or turn.beliefs.get(acts.ASK_FOR_PERSON, 0.0) >= acts.FOLLOW_UP_BELIEF
         or (turn.act != acts.BOT_CHALLENGE and is_explicit_request(turn.text)),
         possible_intents=possible if decision.kind in ("clarify", "tentative") else (),
     )
@@ -197,7 +203,9 @@ def _decide(
         flow = flow_starting_on(intent)
         if flow:
             return start_flow(state, turn, graph, flow, intent)
-        return answer_intent(state, turn, graph, intent, settings, kind=kind)
+        if turn.is_follow_up or turn.confidence >= settings.sure_confidence:
+            return answer_intent(state, turn, graph, intent, settings, kind=kind)
+        return tentative_answer(state, turn, graph, intent, settings)
     if not _is_about_banking(turn):
         return fallback(state, turn)
     if turn.confidence >= settings.tentative_floor and not flow_starting_on(intent):
@@ -226,9 +234,14 @@ def answer_intent(
 ) -> Decision:
     """Answer an intent from its topic: what the visitor asked of it, about what they named."""
     topic = graph.topic_for_intent(intent) if graph else None
-    state.enter_topic(intent, topic)
+    # A question of its own is what later follow-ups are read after; a follow-up that moved to
+    # another topic is read together with the question it followed.
+    question = None
     if turn.reading == "alone" and kind in ("answer", "clarified", "tentative"):
-        state.topic_text = turn.text
+        question = turn.text
+    elif turn.is_follow_up and intent != state.active_intent and state.topic_text:
+        question = f"{state.topic_text} {turn.text}"
+    state.enter_topic(intent, topic, question)
     grounded = answers_of_node(graph, topic) if topic else []
     if not grounded:
         text = say.UNDERSTOOD.format(topic=topic_label(graph, intent))
@@ -304,12 +317,32 @@ def _focused_answer(
 
 
 def _fees_of(graph: KnowledgeGraph, topic: str) -> list[str]:
+    """Return the fees a topic concerns, directly or through its subjects; if none, those of
+    related topics on the same subject ("a refund not showing" -> what card payments cost)."""
+    fees = _own_fees(graph, topic)
+    if not fees:
+        subjects = _subjects(graph, topic)
+        for item in graph.neighbours(topic, "related_topic").items:
+            if subjects & _subjects(graph, item.node.key):
+                fees += _own_fees(graph, item.node.key)
+    return list(dict.fromkeys(fees))
+
+
+def _own_fees(graph: KnowledgeGraph, topic: str) -> list[str]:
     fees = []
     for subject in graph.neighbours(topic, "concerns").items:
         if subject.node.type == "fee":
             fees.append(subject.node.key)
         fees += [item.node.key for item in graph.neighbours(subject.node.key, "has_fee").items]
-    return list(dict.fromkeys(fees))
+    return fees
+
+
+def _subjects(graph: KnowledgeGraph, topic: str) -> set[str]:
+    return {
+        item.node.key
+        for item in graph.neighbours(topic, "concerns").items
+        if item.node.type in ("process", "product")
+    }
 
 
 def _things_to_mention(
@@ -540,8 +573,7 @@ def start_flow(
     if state.flow:
         state.paused_flows.append(state.flow)
     topic = graph.topic_for_intent(intent) if graph else None
-    state.enter_topic(intent, topic)
-    state.topic_text = turn.text
+    state.enter_topic(intent, topic, turn.text)
     state.flow = {"name": flow.name, "step": 0, "slots": {}, "started_turn": state.turn_count}
     _fill(state, flow, _values_for(flow, turn, state))
     decision = _ask_current_step(state, flow, graph, kind="flow_started", intent=intent)

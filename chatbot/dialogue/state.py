@@ -31,7 +31,7 @@ class DialogueState:
     seen_values: dict[str, list] = field(default_factory=dict)
     # Things under discussion, most recent first: {"key", "label", "type", "turn"}.
     focus: list[dict] = field(default_factory=list)
-    # Topics discussed, oldest first: {"intent", "topic", "turn"}.
+    # Topics discussed, oldest first: {"intent", "topic", "turn", "text": the question asked}.
     topics: list[dict] = field(default_factory=list)
     # Tasks finished or cancelled: {"name", "outcome", "slots", "turn"}.
     finished_flows: list[dict] = field(default_factory=list)
@@ -78,11 +78,16 @@ class DialogueState:
         self.focus.insert(0, {"key": key, "label": label, "type": type_, "turn": self.turn_count})
         del self.focus[FOCUS_DEPTH:]
 
-    def enter_topic(self, intent: str, topic: str | None) -> None:
-        """Record that the conversation is now about this intent."""
+    def enter_topic(self, intent: str, topic: str | None, question: str | None = None) -> None:
+        """Record that the conversation is now about this intent, asked by this question (the
+        one a follow-up is read after; an earlier topic returned to brings its own back)."""
         self.active_intent, self.active_topic = intent, topic
+        earlier = next((item for item in reversed(self.topics) if item["intent"] == intent), None)
+        self.topic_text = question or (earlier or {}).get("text") or self.topic_text
         if not self.topics or self.topics[-1]["intent"] != intent:
-            self.topics.append({"intent": intent, "topic": topic, "turn": self.turn_count})
+            self.topics.append(
+                {"intent": intent, "topic": topic, "turn": self.turn_count, "text": self.topic_text}
+            )
             del self.topics[:-TOPIC_DEPTH]
 
 

@@ -64,6 +64,8 @@ class TrackedTurn:
     reading: str = "alone"
     # Whether the message goes back to something discussed earlier ("back to the card...").
     is_return: bool = False
+    # The classifier's belief in each intent and act it ranked, reading the message alone.
+    beliefs: dict[str, float] = field(default_factory=dict)
     # Slot values this message gave: name -> (value, text).
     slot_values: dict[str, tuple[object, str]] = field(default_factory=dict)
     # Graph nodes named in the message (unambiguous ones), in reading order.
@@ -111,7 +113,7 @@ def _read_intents(state: DialogueState, turn: TrackedTurn, understanding: dict) 
     alone = understanding.get("ranking") or []
     if not alone and understanding.get("intent"):
         alone = [{"intent": understanding["intent"], "confidence": understanding["confidence"]}]
-    belief = {item["intent"]: item["confidence"] for item in alone}
+    belief = turn.beliefs = {item["intent"]: item["confidence"] for item in alone}
     top = alone[0]["intent"] if alone else None
     turn.is_return = belief.get(acts.RETURN_TO_TOPIC, 0.0) >= acts.FOLLOW_UP_BELIEF
     if acts.is_act(top) and top not in CONTEXTUAL_ACTS and belief[top] >= ACT_BELIEF:
@@ -123,9 +125,11 @@ def _read_intents(state: DialogueState, turn: TrackedTurn, understanding: dict) 
         if belief.get(acts.FOLLOW_UP, 0.0) >= acts.FOLLOW_UP_BELIEF:
             turn.reading = "in_context"
             turn.is_follow_up = True
-            if context.get("is_low_confidence", True):
-                # Read together, the question and the follow-up point nowhere new: the follow-up
-                # carries on with the topic under way ("why?", "how long?").
+            if context.get("is_low_confidence", True) or understanding.get("entities"):
+                # Read together, the question and the follow-up point nowhere new ("why?"), or
+                # the follow-up swaps in a thing ("and in Estonia?", which alone would pull the
+                # reading to the countries we serve): it carries on with the topic under way,
+                # and the policy asks the graph whether the thing leads to a related topic.
                 reading = [{"intent": state.active_intent, "confidence": 1.0}]
             else:
                 reading = context["ranking"]

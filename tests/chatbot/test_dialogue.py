@@ -72,7 +72,7 @@ RELATIONS = [
 GRAPH = KnowledgeGraph(NODES, RELATIONS)
 
 
-def understood(intent, confidence=0.9, entities=(), ranking=None, low=False):
+def understood(intent, confidence=0.97, entities=(), ranking=None, low=False):
     ranking = ranking or [
         {"intent": intent, "confidence": confidence},
         {"intent": "other", "confidence": 0.02},

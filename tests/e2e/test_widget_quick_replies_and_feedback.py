@@ -1,8 +1,9 @@
 """Quick-reply buttons and thumbs up / down in the widget, in Chromium, against a real server.
 
-The server answers with an intent model (the tiny one) and the demo bank's knowledge graph.
-Which message the bot answers with buttons depends on the dialogue policy, so the test asks
-the engine, with the server's own model and database, and never hard-codes the bot's words.
+The server answers with the demo bank's intent model (fast mode, BANKING77 and the
+conversational intents) and its knowledge graph. Which message the bot answers with a
+clarification depends on the model and the policy, so the test asks the live turn, with the
+server's own model and database, and never hard-codes the bot's words.
 """
 
 import json
@@ -34,16 +35,18 @@ CANDIDATE_MESSAGES = ["card", "my card", "top up", "pending", "rate", "charge", 
 ASK_THE_ENGINE = """
 import json
 from chatbot import engine
-from chatbot.nlu.understanding import understand_texts
+from chatbot.live_player import understand
+from chatbot.turn_configuration import configured_turn
 from knowledge.service import current_graph
 
 outcomes = []
 for text in json.loads({candidates!r}):
-    result = engine.run_turn({{}}, text, understand_texts([text])[0], current_graph())
+    result = engine.run_turn({{}}, text, understand(text, None), current_graph(), configured_turn())
     outcomes.append({{
         "text": text,
         "decision": result.trace["decision"],
         "quick_replies": result.replies[-1].quick_replies,
+        "offered": result.trace["offered"],
     }})
 print("OUTCOMES " + json.dumps(outcomes))
 """
@@ -80,15 +83,15 @@ def manage(environment: dict, *arguments: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_bank_server(tiny_model_var_dir: Path) -> Iterator[DemoBankServer]:
-    """Serve a fresh database holding the demo knowledge graph, with the tiny intent model."""
+def demo_bank_server(banking_model_var_dir: Path) -> Iterator[DemoBankServer]:
+    """Serve a fresh database holding the demo knowledge graph, with the demo intent model."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="chatbot-demo-bank-e2e-") as temporary:
         directory = Path(temporary)
         database = directory / "e2e.sqlite3"
         environment = server_environment(f"sqlite:///{database}", base_url, directory)
-        shutil.copytree(tiny_model_var_dir / "models", directory / "models")
+        shutil.copytree(banking_model_var_dir / "models", directory / "models")
         migrate(environment)
         manage(environment, "import_knowledge", str(DEMO_KNOWLEDGE), "-v", "0")
         with running_server(environment, port) as url:
@@ -104,8 +107,8 @@ def context(chromium_browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
-def message_answered_with_buttons(server: DemoBankServer) -> dict:
-    """Return a candidate whose answer has quick replies, a clarification if any is one.
+def message_answered_with_a_clarification(server: DemoBankServer) -> dict:
+    """Return a candidate the bot answers by asking which topic was meant, with buttons.
 
     The engine runs in a child process with the server's settings, model and database: this
     process cannot use Django's database while Playwright's event loop runs in it.
@@ -113,12 +116,18 @@ def message_answered_with_buttons(server: DemoBankServer) -> dict:
     script = ASK_THE_ENGINE.format(candidates=json.dumps(CANDIDATE_MESSAGES))
     output = manage(server.environment, "shell", "-c", script)
     outcomes = json.loads(output.split("OUTCOMES ", 1)[1])
-    with_buttons = [outcome for outcome in outcomes if outcome["quick_replies"]]
-    clarifications = [outcome for outcome in with_buttons if outcome["decision"] == "clarify"]
-    if not with_buttons:
+    clarifications = [o for o in outcomes if o["decision"] == "clarify" and o["quick_replies"]]
+    if not clarifications:
         summary = ", ".join(f"{o['text']!r}: {o['decision']}" for o in outcomes)
-        pytest.fail(f"no candidate message is answered with quick replies ({summary})")
-    return (clarifications or with_buttons)[0]
+        pytest.fail(f"no candidate message is answered with a clarification ({summary})")
+    return clarifications[0]
+
+
+def last_turn_trace(server: DemoBankServer) -> dict:
+    """Return how the bot decided its latest turn, as the server stored it."""
+    with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True) as connection:
+        (trace,) = connection.execute("SELECT trace FROM chatbot_turn ORDER BY id DESC").fetchone()
+    return json.loads(trace)
 
 
 def stored_feedback(server: DemoBankServer) -> list[tuple[int, str, int | None]]:
@@ -233,11 +242,11 @@ def test_a_thumbs_down_on_an_answer_is_stored_shown_pressed_and_kept_after_a_rel
     assert stored_feedback(demo_bank_server) == [(answer_seq, "up", question_seq)]
 
 
-def test_a_quick_reply_chosen_with_the_keyboard_is_sent_as_the_visitors_message_and_answered(
+def test_a_clarification_s_button_chosen_with_the_keyboard_answers_the_conversation(
     context, demo_bank_server
 ):
-    # Given a message that the engine, with the server's model and graph, answers with buttons
-    chosen = message_answered_with_buttons(demo_bank_server)
+    # Given a message that the bot, with the server's model and graph, answers with a question
+    chosen = message_answered_with_a_clarification(demo_bank_server)
     page = open_chat(context, demo_bank_server.url)
 
     # When the visitor sends it
@@ -265,6 +274,9 @@ def test_a_quick_reply_chosen_with_the_keyboard_is_sent_as_the_visitors_message_
     next_answer = bot_reply_after(page, choice_seq)
     assert committed_seq(next_answer) > choice_seq
     expect(next_answer).not_to_have_text("")
+    # And the bot took the button as the visitor's choice and answered that topic
+    assert last_turn_trace(demo_bank_server)["decision"] == "clarified"
+    assert last_turn_trace(demo_bank_server)["intent"] == chosen["offered"][0]
 
 
 def test_the_widget_shows_buttons_as_text_for_the_newest_answer_only_and_settles_ratings(
