@@ -469,7 +469,10 @@ class ConversationGenerator:
         """Name a node the way a visitor might: its label or one of its aliases."""
         node = self.graph.nodes[key]
         name = self.random.choice([node["label"], *node.get("aliases", [])])
-        if kind == "currency" and self.random.random() < 0.5 and name[-1:].islower():
+        # "euros", "dollars"; a name of several words ("Pound sterling") or a mass noun
+        # ("sterling") stays as it is.
+        is_countable = name[-1:].islower() and " " not in name and not name.endswith("ing")
+        if kind == "currency" and is_countable and self.random.random() < 0.5:
             return name + "s"
         if kind in ("country", "currency") or name.split()[0] in self.graph.nodes_of_brand():
             return name

@@ -64,7 +64,25 @@ def about_thing(graph: KnowledgeGraph, topic: str | None, key: str) -> GroundedA
         return _country_profile(graph, key, _is_about_availability(graph, topic))
     if node.type == "currency":
         return _currency_profile(graph, key)
-    return answer_of_node(graph, key) if node.answers else None
+    return answer_of_node(graph, key) if node.answers else attribute_sentence(graph, key)
+
+
+def attribute_sentence(graph: KnowledgeGraph, key: str) -> GroundedAnswer | None:
+    """Return a thing's attributes as one plain sentence, for a thing with no answer written:
+    "Top-up with Apple Pay or Google Pay: instant, same fees as card top-ups."."""
+    node = graph.node(key)
+    parts = []
+    for name, value in node.attributes.items():
+        words = name.replace("_", " ")
+        if value is True:
+            parts.append(words)
+        elif value is False:
+            parts.append(f"not {words}")
+        elif value not in (None, "", []):
+            parts.append(f"{words} {spoken(value)}")
+    if not parts:
+        return None
+    return GroundedAnswer(f"{node.label}: {', '.join(parts)}.", Provenance((key,)))
 
 
 def fee_sentence(graph: KnowledgeGraph, key: str) -> GroundedAnswer | None:

@@ -35,9 +35,7 @@ def try_utterance(
     the facts behind them."""
     mentions = graph.link(text)
     understanding = {
-        name: value
-        for name, value in (understanding or {}).items()
-        if name in UNDERSTANDING_FIELDS
+        name: value for name, value in (understanding or {}).items() if name in UNDERSTANDING_FIELDS
     }
     intent = outcome.trace.get("intent")
     topic = graph.topic_for_intent(intent) if intent else None

@@ -16,7 +16,10 @@ ASKS = {
         re.IGNORECASE,
     ),
     "cost": re.compile(
-        r"\b(fees?|costs?|charges?|charged|price|pay|paid|free|how much(?! can))\b", re.IGNORECASE
+        # "pay for it", not "Google Pay".
+        r"\b(fees?|costs?|charges?|charged|price|pay (?:for|anything|extra|more)|paid|free|"
+        r"how much(?! can))\b",
+        re.IGNORECASE,
     ),
     "reason": re.compile(r"(^\s*(?:but\s+)?why\b|\bhow come\b|\breason\b)", re.IGNORECASE),
     "limit": re.compile(

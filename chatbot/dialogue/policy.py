@@ -34,9 +34,6 @@ from knowledge.things import about_thing, bears_on_place_and_money, fee_sentence
 
 # The least belief in an earlier topic for "going back to ..." to pick it over the previous one.
 RESUME_FLOOR = 0.05
-# Two intents closer than this, both at least CLARIFY_FLOOR, are asked about rather than guessed.
-CLARIFY_MARGIN = 0.05
-CLARIFY_FLOOR = 0.25
 # The share of belief on the top three topics above which an unsure message is about banking.
 CLARIFY_MASS = 0.3
 RECENT_ANSWERS = 4
@@ -153,10 +150,11 @@ def _escalate_if_needed(
         return decision
     kept = []
     if reason in ANSWER_BEFORE_HANDOFF:
-        candidates = (decision.intent, turn.intent, *possible)
-        sensitive = next((i for i in candidates if i in rules.sensitive_intents), None)
-        if sensitive and (sensitive != decision.intent or decision.kind == "clarify"):
+        if decision.kind == "clarify":
+            # Asked which it was, but one of the options is sensitive: say that one's answer.
+            sensitive = next(i for i in (*possible, turn.intent) if i in rules.sensitive_intents)
             decision = answer_intent(state, turn, graph, sensitive, settings, kind="answer")
+        # A guess is said as it was (a person will see to the rest), without the alternatives.
         kept = [reply for reply in decision.replies if reply.kind != "alternatives"]
         state.offered = []
     connecting = PlannedReply("handoff", say.CONNECTING)
@@ -177,6 +175,8 @@ def _decide(
     if state.flow:
         return continue_flow(state, turn, graph, settings)
     picked = _picked_option(turn, offered, suggested)
+    if picked and flow_starting_on(picked):
+        return start_flow(state, turn, graph, flow_starting_on(picked), picked)
     if picked:
         return answer_intent(state, turn, graph, picked, settings, kind="clarified")
     if turn.act in ACT_REPLIES:
@@ -197,8 +197,6 @@ def _decide(
         return fallback(state, turn)
     intent = _topic_for_named_things(graph, turn) if turn.is_follow_up else turn.intent
     kind = "follow_up" if turn.is_follow_up else "answer"
-    if _is_close_call(turn) and not turn.is_follow_up and _is_about_banking(turn):
-        return clarify(state, turn, graph, settings)
     if turn.is_confident:
         flow = flow_starting_on(intent)
         if flow:
@@ -234,14 +232,10 @@ def answer_intent(
 ) -> Decision:
     """Answer an intent from its topic: what the visitor asked of it, about what they named."""
     topic = graph.topic_for_intent(intent) if graph else None
-    # A question of its own is what later follow-ups are read after; a follow-up that moved to
-    # another topic is read together with the question it followed.
-    question = None
-    if turn.reading == "alone" and kind in ("answer", "clarified", "tentative"):
-        question = turn.text
-    elif turn.is_follow_up and intent != state.active_intent and state.topic_text:
-        question = f"{state.topic_text} {turn.text}"
-    state.enter_topic(intent, topic, question)
+    # A question of its own is what later follow-ups are read after (a follow-up that moved to
+    # a related topic keeps the question it followed).
+    asked = turn.reading == "alone" and kind in ("answer", "clarified", "tentative")
+    state.enter_topic(intent, topic, turn.text if asked else None)
     grounded = answers_of_node(graph, topic) if topic else []
     if not grounded:
         text = say.UNDERSTOOD.format(topic=topic_label(graph, intent))
@@ -500,13 +494,15 @@ def _earlier_topic_named(
     is_new_question = turn.is_confident and not (turn.is_follow_up or turn.is_return)
     if is_new_question and turn.intent not in earlier_intents:
         return None
-    current = state.active_topic
-    current_subjects = _concerned(graph, current)
-    named = set(turn.mentioned) - current_subjects
-    for item in reversed(state.topics[:-1]):
-        if item["intent"] != state.active_intent and named & _concerned(graph, item["topic"]):
-            return item["intent"]
-    return None
+    named = set(turn.mentioned) - _concerned(graph, state.active_topic)
+    earlier = [
+        item["intent"]
+        for item in reversed(state.topics[:-1])
+        if item["intent"] != state.active_intent and named & _concerned(graph, item["topic"])
+    ]
+    # Of the earlier topics about what was named, the one the classifier believes in most; on a
+    # tie (or no belief), the latest.
+    return max(earlier, key=lambda intent: turn.beliefs.get(intent, 0.0), default=None)
 
 
 def _concerned(graph: KnowledgeGraph, topic: str | None) -> set[str]:
@@ -716,13 +712,6 @@ def _picked_option(turn: TrackedTurn, offered: list[dict], suggested: list[dict]
             return exact[0]
     named = [option["intent"] for option in offered if option["label"].lower() in lowered]
     return named[0] if len(named) == 1 else None
-
-
-def _is_close_call(turn: TrackedTurn) -> bool:
-    if len(turn.ranking) < 2:
-        return False
-    first, second = turn.ranking[0]["confidence"], turn.ranking[1]["confidence"]
-    return second >= CLARIFY_FLOOR and first - second < CLARIFY_MARGIN
 
 
 def _is_about_banking(turn: TrackedTurn) -> bool:

@@ -121,19 +121,22 @@ def _read_intents(state: DialogueState, turn: TrackedTurn, understanding: dict) 
     reading, is_sure = alone, not understanding.get("is_low_confidence", True)
     context = understanding.get("in_context")
     can_follow = state.active_intent and not (turn.act or state.flow or turn.is_return)
-    if context and can_follow:
-        if belief.get(acts.FOLLOW_UP, 0.0) >= acts.FOLLOW_UP_BELIEF:
-            turn.reading = "in_context"
-            turn.is_follow_up = True
-            if context.get("is_low_confidence", True) or understanding.get("entities"):
-                # Read together, the question and the follow-up point nowhere new ("why?"), or
-                # the follow-up swaps in a thing ("and in Estonia?", which alone would pull the
-                # reading to the countries we serve): it carries on with the topic under way,
-                # and the policy asks the graph whether the thing leads to a related topic.
-                reading = [{"intent": state.active_intent, "confidence": 1.0}]
-            else:
-                reading = context["ranking"]
-            is_sure = True
+    if can_follow and belief.get(acts.FOLLOW_UP, 0.0) >= acts.FOLLOW_UP_BELIEF:
+        turn.reading = "in_context"
+        turn.is_follow_up = True
+        is_sure = True
+        if context and (
+            not context.get("is_low_confidence", True) or _agree(context["ranking"], alone)
+        ):
+            # Read after the question it follows, it points somewhere sure ("is there a fee?"
+            # after "how do I top up by card?" is the card top-up fee), or where the message
+            # alone points too ("And how do I change my PIN?" is a new question after all).
+            reading = context["ranking"]
+        else:
+            # It points nowhere new ("why?"), or it swaps in a thing ("and in Estonia?", which
+            # alone would pull the reading to the countries we serve): it carries on with the
+            # topic under way, and the policy asks the graph whether the thing leads elsewhere.
+            reading = [{"intent": state.active_intent, "confidence": 1.0}]
     elif top == acts.FOLLOW_UP and belief[top] >= ACT_BELIEF:
         turn.act = acts.FOLLOW_UP
     turn.ranking = [item for item in reading if not acts.is_act(item["intent"])]
@@ -141,6 +144,15 @@ def _read_intents(state: DialogueState, turn: TrackedTurn, understanding: dict) 
         turn.intent, turn.confidence = turn.ranking[0]["intent"], turn.ranking[0]["confidence"]
         # Sure only if the topic itself was the reading's top: belief shared with an act is not.
         turn.is_confident = is_sure and reading[0]["intent"] == turn.intent
+
+
+def _agree(context_ranking: list[dict], alone: list[dict]) -> bool:
+    """Return whether both readings' likeliest topic is the same one."""
+    topics = [
+        next((item["intent"] for item in ranking if not acts.is_act(item["intent"])), None)
+        for ranking in (context_ranking, alone)
+    ]
+    return topics[0] is not None and topics[0] == topics[1]
 
 
 def _read_entities(

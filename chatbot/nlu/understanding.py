@@ -28,28 +28,32 @@ def understand_texts(
     With `contexts` (one per text, or None), a text that has one and may be a follow-up (the
     model's belief in `follow_up` reaches FOLLOW_UP_BELIEF) is classified again after its
     context, and its result carries that reading as `in_context`: intent, confidence,
-    is_low_confidence and ranking. Other texts cost one pass only.
+    is_low_confidence and ranking. A follow-up that names something ("and in France?") is not:
+    it carries on with the topic under way (`chatbot.dialogue.tracker`), so it costs one pass
+    like any other text.
     """
     contexts = contexts or [None] * len(texts)
     classifier = promoted_classifier(threads)
     predictions = classifier.classify(texts) if classifier else [None] * len(texts)
+    linkers = [GraphLinker(current_graph())]
+    entities = [
+        [entity.as_dict() for entity in extract_entities(text, linkers=linkers)] for text in texts
+    ]
     follow_ups = [
         index
         for index, (prediction, context) in enumerate(zip(predictions, contexts, strict=True))
-        if context and prediction is not None and _may_follow_up(prediction)
+        if context and not entities[index] and prediction and _may_follow_up(prediction)
     ]
     readings = (
         classifier.classify([f"{contexts[i]} {texts[i]}" for i in follow_ups]) if follow_ups else []
     )
     in_context = dict(zip(follow_ups, readings, strict=True))
-    linkers = [GraphLinker(current_graph())]
     results = []
-    for index, (text, prediction) in enumerate(zip(texts, predictions, strict=True)):
-        entities = [entity.as_dict() for entity in extract_entities(text, linkers=linkers)]
+    for index, prediction in enumerate(predictions):
         if prediction is None:
-            results.append({"status": "no_model", "entities": entities})
+            results.append({"status": "no_model", "entities": entities[index]})
             continue
-        result = {"status": "ok", **prediction.as_dict(), "entities": entities}
+        result = {"status": "ok", **prediction.as_dict(), "entities": entities[index]}
         if index in in_context:
             reading = in_context[index].as_dict()
             result["in_context"] = {

@@ -189,14 +189,14 @@ def test_a_side_question_inside_a_flow_is_answered_and_the_flow_resumes():
     assert chat.state["flow"]["slots"]["card"]["value"] == "1234"
 
 
-def test_two_close_intents_are_clarified_and_the_second_one_is_picked():
+def test_a_flat_guess_is_clarified_and_the_second_one_is_picked():
     chat = Conversation()
-    close = [
-        {"intent": "card_arrival", "confidence": 0.45},
-        {"intent": "exchange_rate", "confidence": 0.40},
+    flat = [
+        {"intent": "card_arrival", "confidence": 0.28},
+        {"intent": "exchange_rate", "confidence": 0.26},
     ]
 
-    question = chat.say("card rate?", understood("card_arrival", 0.45, ranking=close))
+    question = chat.say("card rate?", understood("card_arrival", 0.28, ranking=flat, low=True))
     answer = chat.say("the second one", understood("card_arrival", 0.2, low=True))
 
     assert question == "Do you mean card arrival or exchange rates?"

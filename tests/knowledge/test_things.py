@@ -100,3 +100,25 @@ def test_a_name_is_read_as_the_topic_s_own_kind_of_thing():
         "process:top_up_by_cash"
     )
     assert the_topics_own(GRAPH, "topic:pin", "process:atm", "cash") == "process:atm"
+
+
+def test_a_thing_without_an_answer_is_said_from_its_attributes():
+    graph = KnowledgeGraph(
+        [
+            NodeRecord(
+                "process:wallet_top_up",
+                "process",
+                "Top-up with Apple Pay",
+                (),
+                {"instant": True, "same_fees_as": "card top-ups", "refundable": False},
+            )
+        ],
+        [],
+    )
+
+    answer = about_thing(graph, None, "process:wallet_top_up")
+
+    assert answer.text == (
+        "Top-up with Apple Pay: instant, same fees as card top-ups, not refundable."
+    )
+    assert answer.provenance.nodes == ("process:wallet_top_up",)
