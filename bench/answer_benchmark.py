@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -61,28 +58,12 @@ TARGETS = {
 
 
 def main() -> None:
+    from embedded_bank import start_demo_bank
+
     arguments = parse_arguments()
-    work = Path(tempfile.mkdtemp(prefix="answer-bench-"))
-    shutil.copytree(Path(arguments.var_dir) / "models", work / "models")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
-            "VAR_DIR": str(work),
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "LLM_BACKEND": "template",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(REPO_ROOT))
-    sys.path.insert(0, str(REPO_ROOT / "bench"))
-    import django
-
-    django.setup()
+    start_demo_bank("answer-bench-", arguments.var_dir)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    call_command("import_knowledge", str(settings.DEMO_KNOWLEDGE_FILE), verbosity=0)
     figures = run(arguments, Path(settings.DEMO_KNOWLEDGE_FILE))
     output = json.dumps(figures, indent=2, ensure_ascii=False)
     print(output)

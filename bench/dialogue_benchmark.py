@@ -13,11 +13,8 @@ share of transcripts (tasks) and turns that pass.
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,23 +23,10 @@ STAGES = ("nlu", "dialogue", "graph", "total")
 
 
 def main() -> None:
-    arguments = parse_arguments()
-    work = Path(tempfile.mkdtemp(prefix="dialogue-bench-"))
-    if arguments.var_dir:
-        shutil.copytree(Path(arguments.var_dir) / "models", work / "models")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "chatbot.settings",
-            "VAR_DIR": str(work),
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "LLM_BACKEND": "template",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(REPO_ROOT))
-    import django
+    from embedded_bank import start_demo_bank
 
-    django.setup()
+    arguments = parse_arguments()
+    start_demo_bank("dialogue-bench-", arguments.var_dir)
     prepare(arguments)
     figures = measure(arguments)
     print(json.dumps(figures, indent=2))
@@ -57,12 +41,10 @@ def parse_arguments() -> argparse.Namespace:
 
 
 def prepare(arguments: argparse.Namespace) -> None:
-    """Migrate, load the demo graph, and train a fast intent model unless one was given."""
+    """Train a fast intent model unless one was given."""
     from django.conf import settings
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    call_command("import_knowledge", str(settings.DEMO_KNOWLEDGE_FILE), verbosity=0)
     if not arguments.var_dir:
         print("Training a fast intent model on BANKING77 (about a minute)...", file=sys.stderr)
         call_command("import_intents", str(settings.DEMO_INTENTS_FILE), verbosity=0)

@@ -59,16 +59,22 @@ def server_environment(
 
 def migrate(environment: dict) -> None:
     """Apply the migrations to the environment's database, or fail the test with the output."""
+    manage(environment, "migrate", "--noinput")
+
+
+def manage(environment: dict, *arguments: str, timeout: float = 600) -> str:
+    """Run a management command in a server's environment; return its output or fail the test."""
     result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
+        [sys.executable, "manage.py", *arguments],
         cwd=REPO_ROOT,
         env=environment,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     if result.returncode != 0:
-        pytest.fail(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
 
 
 def start_logged(arguments: list[str], environment: dict, log_path: Path) -> subprocess.Popen:

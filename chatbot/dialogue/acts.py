@@ -2,9 +2,10 @@
 
 The intent model learns them like any other intent, from the project's own examples
 (`chatbot/nlu/data/conversation.csv`): greetings, thanks, goodbyes, yes and no, asking for a
-person, asking whether this is a bot, small talk, `follow_up`, a question that has no topic
-of its own ("how long does that take?", "and in France?") and means something only after the
-question before it, and `return_to_topic`, going back to something discussed earlier.
+person, asking whether this is a bot, small talk, requests the bank does not deal in
+(`out_of_scope`), `follow_up`, a question that has no topic of its own ("how long does that
+take?", "and in France?") and means something only after the question before it, and
+`return_to_topic`, going back to something discussed earlier.
 """
 
 GREET = "greet"
@@ -15,6 +16,8 @@ DENY = "deny"
 ASK_FOR_PERSON = "ask_for_person"
 BOT_CHALLENGE = "bot_challenge"
 CHITCHAT = "chitchat"
+# A request the bank does not deal in ("book me a table for dinner").
+OUT_OF_SCOPE = "out_of_scope"
 FOLLOW_UP = "follow_up"
 RETURN_TO_TOPIC = "return_to_topic"
 
@@ -30,6 +33,7 @@ ACTS = (
     ASK_FOR_PERSON,
     BOT_CHALLENGE,
     CHITCHAT,
+    OUT_OF_SCOPE,
     FOLLOW_UP,
     RETURN_TO_TOPIC,
 )

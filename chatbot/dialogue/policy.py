@@ -46,6 +46,16 @@ BACK_TO = re.compile(
     r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I
 )
 BARE_CARD_ENDING = re.compile(r"^\D*(\d{4})\D*$")
+# Without a model's verdict (none trained yet, or it did not answer in time), plain greetings,
+# thanks and goodbyes are still known by their words.
+ACTS_BY_WORDS = (
+    (
+        re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s!.,]*$", re.I),
+        acts.GREET,
+    ),
+    (re.compile(r"^\s*(thanks|thank you|thx|cheers)\b[\w\s!.,]*$", re.I), acts.THANK),
+    (re.compile(r"^\s*(bye|goodbye|see you)\b[\w\s!.,]*$", re.I), acts.GOODBYE),
+)
 # Decisions that mean the bot could not act on the message.
 UNCLEAR_DECISIONS = ("unsure", "out_of_scope", "not_caught")
 # Things whose mention in a full question is worth a sentence of their own: where the visitor
@@ -187,6 +197,8 @@ def _decide(
     if turn.act in (acts.AFFIRM, acts.DENY):
         text = say.AFFIRMED if turn.act == acts.AFFIRM else say.DENIED
         return Decision(turn.act, [PlannedReply(turn.act, text)])
+    if turn.act == acts.OUT_OF_SCOPE:
+        return Decision("out_of_scope", [PlannedReply("unsure", say.OUT_OF_SCOPE)])
     earlier = _earlier_topic_named(state, turn, graph)
     if earlier:
         return return_to_topic(state, turn, graph, settings, earlier)
@@ -491,7 +503,8 @@ def _earlier_topic_named(
     if graph is None or len(state.topics) < 2 or not turn.mentioned:
         return None
     earlier_intents = {item["intent"] for item in state.topics[:-1]}
-    is_new_question = turn.is_confident and not (turn.is_follow_up or turn.is_return)
+    goes_back = turn.is_return or BACK_TO.search(turn.text)
+    is_new_question = turn.is_confident and not (turn.is_follow_up or goes_back)
     if is_new_question and turn.intent not in earlier_intents:
         return None
     named = set(turn.mentioned) - _concerned(graph, state.active_topic)
@@ -546,6 +559,10 @@ def _term_kinds(graph: KnowledgeGraph, keys: set[str]) -> set[str]:
 
 def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
     """Answer what was not understood: never silence."""
+    if turn.status != "ok":
+        act = next((act for pattern, act in ACTS_BY_WORDS if pattern.match(turn.text)), None)
+        if act:
+            return _act_decision(state, act)
     if turn.status == "ok":
         text = say.OUT_OF_SCOPE if state.low_confidence_streak >= 1 else say.UNSURE
         return Decision(

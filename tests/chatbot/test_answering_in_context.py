@@ -432,3 +432,22 @@ def test_a_sensitive_intent_among_an_unsure_turn_s_likely_ones_goes_to_a_person_
     assert chat.last.trace["handoff"] == "sensitive_intent"
     assert answer.startswith("Freeze your card and report the payments.")
     assert "topic:compromised_card" in chat.sources
+
+
+def test_before_any_model_a_plain_thanks_is_still_known_by_its_words():
+    chat = Conversation()
+
+    answer = chat.say("thanks!", {"status": "no_model", "entities": []})
+
+    assert chat.last.trace["decision"] == "thanks"
+    assert answer == "You're welcome! Is there anything else I can help with?"
+
+
+def test_a_request_the_bank_does_not_deal_in_says_what_it_can_do():
+    chat = Conversation(RULES)
+
+    answer = chat.say("book me a table for dinner", understood("out_of_scope", 0.9))
+
+    assert chat.last.trace["decision"] == "out_of_scope"
+    assert answer.startswith("I can help with cards, payments")
+    assert chat.last.trace["handoff"] is None

@@ -5,8 +5,6 @@ commands an operator would use.
 """
 
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.live_server import REPO_ROOT, free_port, migrate, running_server, server_environment
+from tests.live_server import (
+    free_port,
+    manage,
+    migrate,
+    running_server,
+    server_environment,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +33,6 @@ add_staff_user({AGENT[0]!r}, {AGENT[1]!r}, "agent")
 Agent.objects.filter(user__username={AGENT[0]!r}).update(display_name="Anna")
 get_user_model().objects.create_user({PLAIN_USER[0]!r}, password={PLAIN_USER[1]!r})
 """
-
-
-def manage(environment: dict, *arguments: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
 
 
 @pytest.fixture(scope="module")

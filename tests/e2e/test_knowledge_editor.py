@@ -8,8 +8,6 @@ management commands an operator would use.
 import csv
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +15,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.live_server import REPO_ROOT, free_port, migrate, running_server, server_environment
+from tests.live_server import (
+    REPO_ROOT,
+    free_port,
+    manage,
+    migrate,
+    running_server,
+    server_environment,
+)
 from tests.tiny_model import TINY_INTENTS
 
 pytestmark = pytest.mark.e2e
 
 UI_TIMEOUT_MS = 15_000
 BOT_REPLY_TIMEOUT_MS = 90_000
-COMMAND_TIMEOUT_SECONDS = 600
 VENDORED_CYTOSCAPE = REPO_ROOT / "knowledge/static/knowledge/vendor/cytoscape.min.js"
 
 EDITOR = ("erin", "erin-edits-the-graph")
@@ -124,20 +128,6 @@ from knowledge.roles import add_staff_user
 add_staff_user({EDITOR[0]!r}, {EDITOR[1]!r}, "editor")
 get_user_model().objects.create_user({PLAIN_USER[0]!r}, password={PLAIN_USER[1]!r})
 """
-
-
-def manage(environment: dict, *arguments: str) -> None:
-    """Run a management command in the server's environment, or fail the test with its output."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_SECONDS,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
 
 
 def write_tiny_intents(path: Path) -> None:

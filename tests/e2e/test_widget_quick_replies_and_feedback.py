@@ -10,8 +10,6 @@ import json
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,13 +19,19 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.e2e.test_widget import ScriptedChatServer, frame_of_type, stored_event, welcome
-from tests.live_server import REPO_ROOT, free_port, migrate, running_server, server_environment
+from tests.live_server import (
+    REPO_ROOT,
+    free_port,
+    manage,
+    migrate,
+    running_server,
+    server_environment,
+)
 
 pytestmark = pytest.mark.e2e
 
 BOT_REPLY_TIMEOUT_MS = 90_000
 UI_TIMEOUT_MS = 15_000
-COMMAND_TIMEOUT_SECONDS = 300
 DEMO_KNOWLEDGE = REPO_ROOT / "knowledge" / "demo" / "kestrel_bank.json"
 # Short and ambiguous: what a visitor who is not sure how to ask types first.
 CANDIDATE_MESSAGES = ["card", "my card", "top up", "pending", "rate", "charge", "fee", "exchange"]
@@ -65,21 +69,6 @@ class DemoBankServer:
     url: str
     environment: dict
     database: Path
-
-
-def manage(environment: dict, *arguments: str) -> str:
-    """Run a management command in the server's environment; return its output or fail."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_SECONDS,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
