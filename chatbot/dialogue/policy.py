@@ -423,7 +423,8 @@ def tentative_answer(
 ) -> Decision:
     """Answer the likeliest intent, and offer the runner-ups in case it was another."""
     decision = answer_intent(state, turn, graph, intent, settings, kind="tentative")
-    others = [option for option in _options(turn, graph, settings) if option["intent"] != intent]
+    # As many others as a clarification would offer: the guess took one place of its own.
+    others = _options(turn, graph, settings, besides=intent)
     if others:
         state.offered = others
         state.suggested = []
@@ -453,12 +454,21 @@ def clarify(
     return Decision(kind="clarify", intent=state.offered[0]["intent"], replies=[reply])
 
 
-def _options(turn: TrackedTurn, graph: KnowledgeGraph | None, settings: PolicySettings) -> list:
-    """Return the likeliest intents as options: {"intent", "label"} (a button's words)."""
+def _options(
+    turn: TrackedTurn,
+    graph: KnowledgeGraph | None,
+    settings: PolicySettings,
+    besides: str | None = None,
+) -> list:
+    """Return the likeliest intents (but `besides`) as options: {"intent", "label"}."""
+    likely = [
+        item["intent"]
+        for item in turn.ranking
+        if item["confidence"] >= settings.option_floor and item["intent"] != besides
+    ]
     return [
-        {"intent": item["intent"], "label": _button_label(graph, item["intent"])}
-        for item in turn.ranking[: settings.options]
-        if item["confidence"] >= settings.option_floor
+        {"intent": intent, "label": _button_label(graph, intent)}
+        for intent in likely[: settings.options]
     ]
 
 
