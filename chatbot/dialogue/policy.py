@@ -46,15 +46,24 @@ BACK_TO = re.compile(
     r"\b(back to|going back|earlier question|as i asked before|my previous question)\b", re.I
 )
 BARE_CARD_ENDING = re.compile(r"^\D*(\d{4})\D*$")
-# Without a model's verdict (none trained yet, or it did not answer in time), plain greetings,
-# thanks and goodbyes are still known by their words.
+# Without a sure verdict of the model (none trained yet, it did not answer in time, or it knows
+# no conversational acts), a message that is only a greeting, a thank-you or a goodbye is still
+# known by its words.
 ACTS_BY_WORDS = (
     (
-        re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b[\s!.,]*$", re.I),
+        re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))( there)?[\s!.,]*$", re.I),
         acts.GREET,
     ),
-    (re.compile(r"^\s*(thanks|thank you|thx|cheers)\b[\w\s!.,]*$", re.I), acts.THANK),
-    (re.compile(r"^\s*(bye|goodbye|see you)\b[\w\s!.,]*$", re.I), acts.GOODBYE),
+    (
+        re.compile(
+            r"^\s*(thanks|thank you|thx|cheers)( (a lot|so much|very much))?[\s!.,]*$", re.I
+        ),
+        acts.THANK,
+    ),
+    (
+        re.compile(r"^\s*(bye|goodbye|see you)( (now|for now|later|soon))?[\s!.,]*$", re.I),
+        acts.GOODBYE,
+    ),
 )
 # Decisions that mean the bot could not act on the message.
 UNCLEAR_DECISIONS = ("unsure", "out_of_scope", "not_caught")
@@ -191,6 +200,11 @@ def _decide(
         return answer_intent(state, turn, graph, picked, settings, kind="clarified")
     if turn.act in ACT_REPLIES:
         return _act_decision(state, turn.act)
+    # A model trained without the conversational acts ranks none of them: then, and whenever the
+    # model is not sure, a plain "hi", "thanks" or "bye" is known by its words.
+    knows_acts = any(acts.is_act(intent) for intent in turn.beliefs)
+    if not (knows_acts and _is_sure(turn, settings)) and (act := _act_by_words(turn.text)):
+        return _act_decision(state, act)
     if turn.act == acts.ASK_FOR_PERSON:
         # The escalation rules hand over; this line stands only when they are off.
         return Decision("person_requested", [PlannedReply("person_requested", say.NO_PERSON)])
@@ -213,7 +227,7 @@ def _decide(
         flow = flow_starting_on(intent)
         if flow:
             return start_flow(state, turn, graph, flow, intent)
-        if turn.is_follow_up or turn.confidence >= settings.sure_confidence:
+        if _is_sure(turn, settings):
             return answer_intent(state, turn, graph, intent, settings, kind=kind)
         return tentative_answer(state, turn, graph, intent, settings)
     if not _is_about_banking(turn):
@@ -569,10 +583,6 @@ def _term_kinds(graph: KnowledgeGraph, keys: set[str]) -> set[str]:
 
 def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
     """Answer what was not understood: never silence."""
-    if turn.status != "ok":
-        act = next((act for pattern, act in ACTS_BY_WORDS if pattern.match(turn.text)), None)
-        if act:
-            return _act_decision(state, act)
     if turn.status == "ok":
         text = say.OUT_OF_SCOPE if state.low_confidence_streak >= 1 else say.UNSURE
         return Decision(
@@ -739,6 +749,15 @@ def _picked_option(turn: TrackedTurn, offered: list[dict], suggested: list[dict]
             return exact[0]
     named = [option["intent"] for option in offered if option["label"].lower() in lowered]
     return named[0] if len(named) == 1 else None
+
+
+def _is_sure(turn: TrackedTurn, settings: PolicySettings) -> bool:
+    """Return whether the turn's intent is answered without offering the runner-ups."""
+    return turn.is_confident and (turn.is_follow_up or turn.confidence >= settings.sure_confidence)
+
+
+def _act_by_words(text: str) -> str | None:
+    return next((act for pattern, act in ACTS_BY_WORDS if pattern.match(text)), None)
 
 
 def _is_about_banking(turn: TrackedTurn) -> bool:
