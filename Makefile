@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 GRAPH_LIBRARY := knowledge/static/knowledge/vendor/cytoscape.min.js
 
-.PHONY: run test test-embedded test-services install chromium vendor lint clean
+.PHONY: run test test-embedded test-services install chromium vendor graph-library-if-possible lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,22 @@ $(GRAPH_LIBRARY): knowledge/frontend/package.json knowledge/frontend/package-loc
 
 vendor: $(GRAPH_LIBRARY)
 
+# `make run` must work on a bare machine: without npm (or the npm registry) the editor shows a
+# node's neighbourhood as a list instead of a drawing, and says how to add the drawing.
+graph-library-if-possible:
+	@if [ -s $(GRAPH_LIBRARY) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	  bash knowledge/frontend/vendor.sh || echo "Could not vendor the editor's graph library; the editor lists neighbourhoods instead of drawing them. Retry with: make vendor"; \
+	else \
+	  echo "npm is not installed: the knowledge editor lists a node's neighbourhood instead of drawing it. 'make vendor' adds the drawing (it installs Debian's npm first)."; \
+	fi
+
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
-run: $(VENV)/.runtime-installed $(GRAPH_LIBRARY)
+run: $(VENV)/.runtime-installed graph-library-if-possible
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py load_demo

@@ -46,7 +46,7 @@ def prepare(arguments: argparse.Namespace) -> None:
     from django.core.management import call_command
 
     if not arguments.var_dir:
-        print("Training a fast intent model on BANKING77 (about a minute)...", file=sys.stderr)
+        print("Training a fast intent model on BANKING77 (one to two minutes)...", file=sys.stderr)
         call_command("import_intents", str(settings.DEMO_INTENTS_FILE), verbosity=0)
         call_command("import_intents", str(settings.CONVERSATION_INTENTS_FILE), verbosity=0)
         call_command("train_intents", "--fast")

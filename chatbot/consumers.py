@@ -27,6 +27,8 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_NO_HELLO = 4408
 REPLAY_BATCH = 500
 LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta", "stream_replace")
+# The handoff status while the bot has the conversation (no handoff open).
+BOT_STATUS = {"type": "handoff", "status": "bot"}
 
 
 def _state_of(conversation_id) -> dict:
@@ -112,10 +114,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await self.replay(frame["last_seq"])
-        status = await database_sync_to_async(current_status_frame)(session.conversation_id)
-        if status is not None:
-            # A reconnecting visitor sees at once who has the conversation.
-            await self.send_frame(status)
+        # Every (re)connection learns at once who has the conversation, the bot included.
+        await self._send_handoff_status()
         self.turn_worker = asyncio.create_task(self._answer_turns())
         # A turn cut short by a crash or a closed tab is answered now.
         self.turn_requested.set()
@@ -160,11 +160,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Under the conversation's lock, so a turn being answered finishes first.
         async with conversation_lock(conversation_id):
             state = await database_sync_to_async(_state_of)(conversation_id)
-            handoff = await database_sync_to_async(handoff_actions.request_handoff)(
+            handoff, is_new = await database_sync_to_async(handoff_actions.open_handoff)(
                 conversation_id, "requested", state.get("active_intent")
             )
-        if handoff.status in handoff.OPEN_STATUSES:
+        if not is_new and handoff.status in handoff.OPEN_STATUSES:
             # Asked again while one is open: say where things stand rather than stay silent.
+            # A new one needs no word here: the queue's own frame tells every socket once.
             await self._send_handoff_status()
 
     async def on_handoff_cancel(self, frame: dict) -> None:
@@ -176,7 +177,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_handoff_status(self) -> None:
         status = await database_sync_to_async(current_status_frame)(self.session.conversation_id)
-        await self.send_frame(status or {"type": "handoff", "status": "bot"})
+        await self.send_frame(status or BOT_STATUS)
 
     async def on_leave_message(self, frame: dict) -> None:
         await database_sync_to_async(handoff_actions.leave_message)(

@@ -1,12 +1,22 @@
 """Typed readers for environment variables that fail loudly on a bad value."""
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# A Content-Security-Policy scheme source (wss:) or host source (wss://chat.example.com:443/path).
+_CSP_SOURCE = re.compile(
+    r"[a-z][a-z0-9+.-]*:"
+    r"|(?:[a-z][a-z0-9+.-]*://)?(?:\*|(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])"
+    r"(?::(?:[0-9]{1,5}|\*))?(?:/[^\s;,'\"]*)?",
+    re.IGNORECASE,
+)
+# Shells and compose files strip quotes, so the two keywords are taken with or without them.
+_CSP_KEYWORDS = {"self": "'self'", "none": "'none'"}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -82,3 +92,23 @@ def env_secret(name: str) -> str:
                 f"{name}_FILE points to an unreadable file: {error}"
             ) from None
     return env_str(name)
+
+
+def env_csp_sources(name: str, default: list[str]) -> list[str]:
+    """Return Content-Security-Policy sources separated by commas or spaces."""
+    value = env_str(name)
+    if not value:
+        return list(default)
+    sources = []
+    for item in re.split(r"[\s,]+", value):
+        keyword = _CSP_KEYWORDS.get(item.strip("'").lower())
+        if keyword:
+            sources.append(keyword)
+        elif _CSP_SOURCE.fullmatch(item):
+            sources.append(item)
+        elif item:
+            raise ImproperlyConfigured(
+                f"{name} must list Content-Security-Policy sources such as "
+                f"wss://chat.example.com or self, got {item!r}"
+            )
+    return sources

@@ -3,8 +3,10 @@
 Every rule of docs/protocol.md about a frame's shape lives here, so the consumer only routes.
 """
 
-import json
 from dataclasses import dataclass
+
+from chatbot import bounded_json
+from chatbot.visible_text import has_visible_text
 
 VISITOR_FRAME_TYPES = (
     "hello",
@@ -24,6 +26,8 @@ MAX_CLIENT_ID_CHARS = 64
 MAX_TOKEN_CHARS = 512
 # The largest sequence number a database column holds (PostgreSQL's integer).
 MAX_SEQ = 2**31 - 1
+# A visitor's frame is a flat object; a little room is left for clients that add metadata.
+MAX_FRAME_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,9 @@ def parse_frame(text: str | None, binary: bytes | None, limits: Limits) -> dict:
             "frame_too_large", f"A frame can be at most {limits.max_frame_bytes} bytes."
         )
     try:
-        frame = json.loads(text)
+        frame = bounded_json.loads(text, MAX_FRAME_DEPTH)
+    except bounded_json.TooDeeplyNested as error:
+        raise FrameError("invalid_frame", str(error)) from None
     except ValueError:
         raise FrameError("invalid_json", "The frame is not valid JSON.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -107,8 +113,8 @@ def _validate_message(frame: dict, limits: Limits) -> dict:
     if not isinstance(text, str):
         raise _field_error("text", "'text' must be a string.", frame)
     text = text.strip()
-    if not text:
-        raise _field_error("text", "'text' must not be empty.", frame)
+    if not has_visible_text(text):
+        raise _field_error("text", "'text' must not be empty or only invisible characters.", frame)
     if len(text) > limits.max_message_chars:
         raise FrameError(
             "message_too_long",
@@ -141,8 +147,10 @@ def _validate_bare(frame: dict, limits: Limits) -> dict:
 
 def _validate_leave_message(frame: dict, limits: Limits) -> dict:
     text = frame.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise _field_error("text", "'text' must be a non-empty string.", frame)
+    if not isinstance(text, str) or not has_visible_text(text):
+        raise _field_error(
+            "text", "'text' must be a string with visible characters, not only spaces.", frame
+        )
     if len(text.strip()) > limits.max_message_chars:
         raise FrameError(
             "message_too_long", f"A message can be at most {limits.max_message_chars} characters."

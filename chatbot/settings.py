@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from chatbot.envvars import (
     env_bool,
     env_choice,
+    env_csp_sources,
     env_float,
     env_int,
     env_list,
@@ -71,11 +72,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files get the policy too.
+    "chatbot.content_security_policy.content_security_policy_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chatbot.staff_pages.admin_to_own_page",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,6 +105,8 @@ TEMPLATES = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/knowledge/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# A failed CSRF check is answered in JSON on the APIs, like their other errors.
+CSRF_FAILURE_VIEW = "chatbot.views.csrf_failure"
 
 # --- Database -------------------------------------------------------------------------------
 
@@ -205,6 +211,12 @@ CHAT_TOKEN_MAX_AGE_DAYS = env_float("CHAT_TOKEN_MAX_AGE_DAYS", 30.0, 0.0001)
 CHAT_HELLO_TIMEOUT_SECONDS = env_float("CHAT_HELLO_TIMEOUT_SECONDS", 10.0, 0.1)
 CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)
 
+# --- Content-Security-Policy ----------------------------------------------------------------
+
+# Hosts pages may connect to besides their own (whose ws: and wss: are always allowed), such as
+# a chat host of its own: wss://chat.example.com.
+CSP_CONNECT_SRC = env_csp_sources("CSP_CONNECT_SRC", [])
+
 # --- Intent classification --------------------------------------------------------------------
 
 NLU_QUEUE = "nlu"
@@ -288,6 +300,17 @@ HANDOFF_HOURS = env_str("HANDOFF_HOURS", "always")
 # The expected wait per queue position before there are measured waits to go by.
 HANDOFF_DEFAULT_WAIT_SECONDS = env_float("HANDOFF_DEFAULT_WAIT_SECONDS", 90.0, 1.0)
 
+# Agent presence: the console pings this often; a console not heard from for
+# HANDOFF_PRESENCE_TIMEOUT_SECONDS counts as gone; an agent whose last console closed stays online
+# HANDOFF_RECONNECT_GRACE_SECONDS (a reload), then goes away and their conversations move on.
+HANDOFF_HEARTBEAT_SECONDS = env_float("HANDOFF_HEARTBEAT_SECONDS", 20.0, 1.0)
+HANDOFF_PRESENCE_TIMEOUT_SECONDS = env_float("HANDOFF_PRESENCE_TIMEOUT_SECONDS", 60.0, 2.0)
+HANDOFF_RECONNECT_GRACE_SECONDS = env_float("HANDOFF_RECONNECT_GRACE_SECONDS", 10.0, 0.0)
+if HANDOFF_PRESENCE_TIMEOUT_SECONDS <= HANDOFF_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "HANDOFF_PRESENCE_TIMEOUT_SECONDS must be longer than HANDOFF_HEARTBEAT_SECONDS"
+    )
+
 # --- Static files, passwords, i18n ---------------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -312,6 +335,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals": {"()": "chatbot.log_filters.RefusalsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A 403 is logged on one line, without the traceback Django attaches to PermissionDenied.
+    "loggers": {"django.request": {"filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -5,12 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from chatbot import views
+from chatbot.staff_pages import StaffLoginView
 
 urlpatterns = [
     path("", views.demo_page, name="demo"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The editor's "try it" box answers with the live turn, which the knowledge app may not
     # import: the conversation app serves it at the editor's address.

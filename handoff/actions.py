@@ -1,4 +1,5 @@
-"""Every write of the handoff: escalate, route, offer, accept, talk, transfer, hand back, close.
+"""Every write of the handoff: escalate, route, offer, accept, talk, transfer, hand back, close,
+and agents' presence: consoles opening, heard from and closing, agents leaving.
 
 Each changes the conversation's owner through the state machine, logs the change as an event in
 the conversation, and notifies the visitor and the agents after the commit. Claims are
@@ -18,8 +19,10 @@ from django.utils import timezone
 from chatbot import actions as conversation_actions
 from chatbot.models import Conversation, Event
 from handoff import notify
+from handoff.configuration import longest_countdown_seconds, presence_times
 from handoff.hours import is_open, parse_hours
-from handoff.models import Agent, Handoff, Note, Rating, Skill, Ticket
+from handoff.models import Agent, AgentConnection, Handoff, Note, Rating, Skill, Ticket
+from handoff.presence import has_gone, seconds_until_check
 from handoff.routing import AgentSlot, choose_agent, skill_for_intent
 from handoff.state_machine import AGENT, BOT, CLOSED, WAITING, check_transition
 from handoff.status import average_wait_seconds, waiting_frame
@@ -41,11 +44,23 @@ class HandoffError(Exception):
 
 def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None = None) -> Handoff:
     """Escalate a conversation to people; asking again while one is open returns that one."""
+    return open_handoff(conversation_id, reason, intent)[0]
+
+
+def open_handoff(
+    conversation_id: uuid.UUID, reason: str, intent: str | None = None
+) -> tuple[Handoff, bool]:
+    """Escalate a conversation to people; return the handoff and whether this request made it.
+
+    Asking again while one is open returns that one (and False): the visitor was told already.
+    """
+    # An agent whose consoles all lapsed (a server process died under them) is not available.
+    settle_presence()
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        open_handoff = conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).first()
-        if open_handoff is not None:
-            return open_handoff
+        already_open = conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).first()
+        if already_open is not None:
+            return already_open, False
         recently_unavailable = conversation.handoffs.filter(
             status=Handoff.Status.UNAVAILABLE,
             requested_at__gte=timezone.now()
@@ -53,7 +68,7 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
         ).first()
         if recently_unavailable is not None and reason != "requested":
             # The visitor was just told nobody is free; the bot's own triggers do not say it again.
-            return recently_unavailable
+            return recently_unavailable, False
         skills = dict(Skill.objects.values_list("name", "intents"))
         skill_name = skill_for_intent(intent, skills)
         skill = Skill.objects.filter(name=skill_name).first() if skill_name else None
@@ -75,14 +90,9 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
                 handoff=handoff,
                 why=unavailable,
             )
-            frame = {
-                "type": "handoff",
-                "status": "unavailable",
-                "why": unavailable,
-                "can_leave_message": True,
-            }
+            frame = _unavailable_frame(unavailable)
             transaction.on_commit(lambda: notify.to_conversation(conversation_id, frame))
-            return handoff
+            return handoff, True
         handoff = Handoff.objects.create(
             conversation=conversation, reason=reason, intent=intent or "", skill=skill
         )
@@ -95,7 +105,7 @@ def request_handoff(conversation_id: uuid.UUID, reason: str, intent: str | None 
             handoff=handoff,
         )
         transaction.on_commit(lambda: _after_queue_change(handoff.pk, route=True))
-        return handoff
+        return handoff, True
 
 
 UNAVAILABLE_TEXT = {
@@ -112,10 +122,18 @@ def _why_unavailable(skill: Skill | None) -> str | None:
     hours = parse_hours(settings.HANDOFF_HOURS)
     if not is_open(hours, timezone.localtime()):
         return "outside_hours"
+    return None if _is_anyone_online(skill.pk if skill else None) else "no_agent_online"
+
+
+def _is_anyone_online(skill_id: int | None) -> bool:
     online = Agent.objects.filter(is_online=True)
-    if skill is not None:
-        online = online.filter(skills=skill)
-    return None if online.exists() else "no_agent_online"
+    if skill_id is not None:
+        online = online.filter(skills=skill_id)
+    return online.exists()
+
+
+def _unavailable_frame(why: str) -> dict:
+    return {"type": "handoff", "status": "unavailable", "why": why, "can_leave_message": True}
 
 
 def cancel_by_visitor(conversation_id: uuid.UUID) -> Handoff | None:
@@ -164,6 +182,8 @@ def route(handoff_id: int) -> Agent | None:
             agent_slots(), handoff.skill.name if handoff.skill else None, passed_over
         )
         if choice is None:
+            # Nobody has room now; with nobody online for it at all, the visitor is told so.
+            transaction.on_commit(lambda: end_if_nobody_can_take(handoff_id))
             return None
         agent = Agent.objects.get(pk=choice.id)
         handoff.offered_to = agent
@@ -508,14 +528,26 @@ def rate(conversation_id: uuid.UUID, score: int) -> Rating:
 
 
 def set_availability(agent: Agent, is_online: bool) -> Agent:
-    """Go online (taking conversations, idle from now) or away."""
+    """Go online (taking conversations, idle from now) or away (pending offers pass on at once)."""
     Agent.objects.filter(pk=agent.pk).update(
         is_online=is_online, idle_since=timezone.now() if is_online else agent.idle_since
     )
     agent.refresh_from_db()
     if is_online:
+        _watch_presence(agent.pk, timezone.now())
         transaction.on_commit(route_waiting)
+    else:
+        transaction.on_commit(lambda: _after_agent_left(agent.pk, "agent_away"))
     return agent
+
+
+def hello_frame(agent: Agent) -> dict:
+    """Return the console's `hello`: the agent as the console shows them, and its heartbeat."""
+    return {
+        "type": "hello",
+        "agent": agent.summary(),
+        "heartbeat_seconds": presence_times().heartbeat_seconds,
+    }
 
 
 def agent_slots() -> list[AgentSlot]:
@@ -590,6 +622,223 @@ def broadcast_queue() -> None:
     for position, handoff in enumerate(waiting, start=1):
         notify.to_conversation(handoff.conversation_id, waiting_frame(handoff, position, average))
     notify.to_agents({"type": "queue_changed"})
+
+
+# Presence: an agent is online only while one of their consoles is alive -----------------------
+
+
+def connection_opened(
+    agent: Agent, channel_name: str, now: datetime.datetime | None = None
+) -> Agent:
+    """Record a console that connected; return the agent as they are now (a reload keeps them)."""
+    now = now or timezone.now()
+    settle_presence(now)
+    AgentConnection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={"agent": agent, "live_until": presence_times().heard(now)},
+    )
+    _watch_presence(agent.pk, now)
+    agent.refresh_from_db()
+    return agent
+
+
+def connection_heard(agent: Agent, channel_name: str, now: datetime.datetime | None = None) -> None:
+    """Keep a console alive for another timeout: it sent its heartbeat."""
+    now = now or timezone.now()
+    _, created = AgentConnection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={"agent": agent, "live_until": presence_times().heard(now)},
+    )
+    if created:
+        # Its record was dropped when the agent was taken for gone: watch it again.
+        _watch_presence(agent.pk, now)
+
+
+def connection_closed(
+    agent: Agent, channel_name: str, now: datetime.datetime | None = None
+) -> None:
+    """Count a closed console for the reload grace, then check whether the agent has gone."""
+    now = now or timezone.now()
+    AgentConnection.objects.filter(channel_name=channel_name).update(
+        live_until=presence_times().closed(now)
+    )
+    _watch_presence(agent.pk, now)
+
+
+def check_presence(agent_id: int, check: str, now: datetime.datetime | None = None) -> bool:
+    """Take the agent for gone if all their consoles lapsed, else look again; return if gone.
+
+    Only the agent's latest scheduled check counts: one from before a reconnect does nothing.
+    """
+    now = now or timezone.now()
+    if not Agent.objects.filter(pk=agent_id, presence_check=check).exists():
+        return False
+    if agent_gone(agent_id, now):
+        return True
+    AgentConnection.objects.filter(agent_id=agent_id, live_until__lte=now).delete()
+    if Agent.objects.filter(pk=agent_id, is_online=True).exists():
+        # An agent who is away has nothing to lose; going online again starts the watch anew.
+        _watch_presence(agent_id, now)
+    return False
+
+
+def settle_presence(now: datetime.datetime | None = None) -> list[int]:
+    """Take for gone every online agent whose consoles have all lapsed; return their ids.
+
+    Catches agents whose scheduled check was lost with the process that held it.
+    """
+    now = now or timezone.now()
+    lapsed = (
+        Agent.objects.filter(is_online=True, connections__isnull=False)
+        .exclude(connections__live_until__gt=now)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    return [agent_id for agent_id in list(lapsed) if agent_gone(agent_id, now)]
+
+
+def agent_gone(agent_id: int, now: datetime.datetime | None = None) -> bool:
+    """Send away an agent none of whose consoles is alive: their offers and chats pass on.
+
+    Returns False, changing nothing, while one of their consoles is still alive.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().filter(pk=agent_id).select_related("user").first()
+        deadlines = list(
+            AgentConnection.objects.filter(agent_id=agent_id).values_list("live_until", flat=True)
+        )
+        if agent is None or not has_gone(agent.is_online, deadlines, now):
+            return False
+        Agent.objects.filter(pk=agent_id).update(is_online=False)
+        AgentConnection.objects.filter(agent_id=agent_id).delete()
+        agent.is_online = False
+        # A console still open somewhere (a network that came back) shows the agent away.
+        hello = hello_frame(agent)
+        transaction.on_commit(lambda: notify.to_agent(agent_id, hello))
+    for handoff_id in Handoff.objects.filter(
+        assigned_to=agent, status=Handoff.Status.ASSIGNED
+    ).values_list("pk", flat=True):
+        _requeue_from_absent_agent(handoff_id, agent)
+    _after_agent_left(agent_id, "agent_gone")
+    return True
+
+
+def _watch_presence(agent_id: int, now: datetime.datetime) -> None:
+    """Schedule the agent's next presence check for when their last console would lapse."""
+    deadlines = AgentConnection.objects.filter(agent_id=agent_id).values_list(
+        "live_until", flat=True
+    )
+    seconds = seconds_until_check(deadlines, now, longest_countdown_seconds())
+    if seconds is None:
+        return
+    check = uuid.uuid4().hex
+    Agent.objects.filter(pk=agent_id).update(presence_check=check)
+
+    def schedule() -> None:
+        from handoff.tasks import schedule_presence_check
+
+        schedule_presence_check(agent_id, check, seconds)
+
+    transaction.on_commit(schedule)
+
+
+def _requeue_from_absent_agent(handoff_id: int, agent: Agent) -> bool:
+    """Put a conversation of an agent who left back in the queue, the agent passed over."""
+    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    if handoff is None:
+        return False
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        moved = Handoff.objects.filter(
+            pk=handoff_id, status=Handoff.Status.ASSIGNED, assigned_to=agent
+        ).update(status=Handoff.Status.WAITING, assigned_to=None)
+        if not moved:
+            return False
+        handoff.passed_over.add(agent)
+        _move(conversation, WAITING)
+        _log(
+            conversation,
+            f"{agent.display_name} had to leave. Connecting you to another member of our team…",
+            status=WAITING,
+            handoff=handoff,
+            reason="agent_left",
+        )
+        released = {"type": "released", "handoff_id": handoff_id, "why": "agent_gone"}
+        transaction.on_commit(lambda: notify.to_agent(agent.pk, released))
+        return True
+
+
+def _after_agent_left(agent_id: int, why: str) -> None:
+    """Pass on at once the offers that waited on an agent who left; route what waits unoffered.
+
+    A conversation that no online agent could take any more ends as unavailable (see `route`).
+    """
+    for handoff_id in Handoff.objects.filter(
+        status=Handoff.Status.WAITING, offered_to=agent_id
+    ).values_list("pk", flat=True):
+        _withdraw_offer(handoff_id, agent_id, why)
+    for handoff_id in Handoff.objects.filter(
+        status=Handoff.Status.WAITING, offered_to__isnull=True
+    ).values_list("pk", flat=True):
+        route(handoff_id)
+    broadcast_queue()
+
+
+def _withdraw_offer(handoff_id: int, agent_id: int, why: str) -> None:
+    with transaction.atomic():
+        handoff = (
+            Handoff.objects.select_for_update()
+            .filter(pk=handoff_id, status=Handoff.Status.WAITING, offered_to=agent_id)
+            .first()
+        )
+        if handoff is None:
+            return
+        _pass_over(handoff)
+        released = {"type": "released", "handoff_id": handoff_id, "why": why}
+        transaction.on_commit(lambda: notify.to_agent(agent_id, released))
+
+
+def end_if_nobody_can_take(handoff_id: int) -> bool:
+    """End a waiting conversation as unavailable when no online agent holds its skill.
+
+    The visitor is told, may leave a message, and is back with the bot. Returns whether it ended.
+    """
+    handoff = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.WAITING).first()
+    if handoff is None or _is_anyone_online(handoff.skill_id):
+        return False
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
+        ended = Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.WAITING).update(
+            status=Handoff.Status.UNAVAILABLE,
+            ended_at=timezone.now(),
+            offered_to=None,
+            offer_expires_at=None,
+        )
+        if not ended:
+            return False
+        _move(conversation, BOT)
+        _log(
+            conversation,
+            UNAVAILABLE_TEXT["no_agent_online"],
+            status="unavailable",
+            reason=handoff.reason,
+            handoff=handoff,
+            why="no_agent_online",
+        )
+        frame = _unavailable_frame("no_agent_online")
+
+        def tell() -> None:
+            notify.to_conversation(conversation.pk, frame)
+            if handoff.offered_to_id:
+                notify.to_agent(
+                    handoff.offered_to_id,
+                    {"type": "released", "handoff_id": handoff_id, "why": "unavailable"},
+                )
+            broadcast_queue()
+
+        transaction.on_commit(tell)
+        return True
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from handoff.presence import PresenceTimes
 from handoff.triggers import EscalationRules
 
 
@@ -14,3 +15,17 @@ def escalation_rules() -> EscalationRules:
         flow_retries=settings.HANDOFF_FLOW_RETRIES,
         triggers=tuple(settings.HANDOFF_TRIGGERS),
     )
+
+
+def presence_times() -> PresenceTimes:
+    """Return the heartbeat, the silence that counts as gone and a reload's grace, in seconds."""
+    return PresenceTimes(
+        heartbeat_seconds=settings.HANDOFF_HEARTBEAT_SECONDS,
+        timeout_seconds=settings.HANDOFF_PRESENCE_TIMEOUT_SECONDS,
+        grace_seconds=settings.HANDOFF_RECONNECT_GRACE_SECONDS,
+    )
+
+
+def longest_countdown_seconds() -> float:
+    """Return the longest a scheduled check may wait: well under the broker's visibility timeout."""
+    return settings.CELERY_VISIBILITY_TIMEOUT_SECONDS / 2

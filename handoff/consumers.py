@@ -12,7 +12,9 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from chatbot import bounded_json
 from chatbot.groups import conversation_group
+from chatbot.visible_text import has_visible_text
 from handoff import actions, notify
 from handoff.models import Agent, Handoff
 from handoff.packet import handoff_packet
@@ -22,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 MAX_FRAME_CHARS = 16_000
+# The console's frames are flat objects; a little room is left for clients that add metadata.
+MAX_FRAME_DEPTH = 8
 MAX_TEXT_CHARS = 2000
 DISPOSITIONS = ("resolved", "unresolved", "escalated", "spam")
 
@@ -46,9 +50,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.channel_layer.group_add(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(notify.agent_group(self.agent.pk), self.channel_name)
-        await self.send_frame(
-            {"type": "hello", "agent": await database_sync_to_async(self.agent.summary)()}
+        self.agent = await database_sync_to_async(actions.connection_opened)(
+            self.agent, self.channel_name
         )
+        await self.send_frame(await database_sync_to_async(actions.hello_frame)(self.agent))
         for packet in await database_sync_to_async(_assigned_packets)(self.agent):
             await self._join(packet)
         await self._send_queue()
@@ -62,6 +67,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 conversation_group(conversation_id), self.channel_name
             )
+        await database_sync_to_async(actions.connection_closed)(self.agent, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame: dict = {}
@@ -88,9 +94,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def on_availability(self, frame: dict) -> None:
         is_online = _boolean(frame, "online")
         self.agent = await database_sync_to_async(actions.set_availability)(self.agent, is_online)
-        await self.send_frame(
-            {"type": "hello", "agent": await database_sync_to_async(self.agent.summary)()}
-        )
+        await self.send_frame(await database_sync_to_async(actions.hello_frame)(self.agent))
         await self._send_queue()
 
     async def on_accept(self, frame: dict) -> None:
@@ -180,6 +184,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(actions.close)(_handoff_id(frame), self.agent, disposition)
 
     async def on_ping(self, frame: dict) -> None:
+        # The console's heartbeat: while it comes, the agent counts as present.
+        await database_sync_to_async(actions.connection_heard)(self.agent, self.channel_name)
         await self.send_frame({"type": "pong"})
 
     # Frames from the server ----------------------------------------------------------------
@@ -249,7 +255,9 @@ def _parse(text: str | None) -> dict:
             "invalid_frame", f"Frames are JSON text of at most {MAX_FRAME_CHARS} characters."
         )
     try:
-        frame = json.loads(text)
+        frame = bounded_json.loads(text, MAX_FRAME_DEPTH)
+    except bounded_json.TooDeeplyNested as error:
+        raise AgentFrameError("invalid_frame", str(error)) from None
     except ValueError:
         raise AgentFrameError("invalid_json", "The frame is not valid JSON.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -268,7 +276,7 @@ def _handoff_id(frame: dict) -> int:
 
 def _text(frame: dict) -> str:
     text = frame.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+    if not isinstance(text, str) or not has_visible_text(text) or len(text) > MAX_TEXT_CHARS:
         raise AgentFrameError(
             "invalid_field",
             f"'text' must be 1 to {MAX_TEXT_CHARS} characters.",

@@ -30,6 +30,8 @@ class Agent(models.Model):
     is_online = models.BooleanField(default=False)
     # When the agent last became free (went online, or finished a conversation): longest idle first.
     idle_since = models.DateTimeField(null=True, blank=True)
+    # Names the one presence check that counts for this agent; older scheduled checks do nothing.
+    presence_check = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         permissions = [("use_console", "Can take conversations in the agent console")]
@@ -54,6 +56,19 @@ class Agent(models.Model):
             "capacity": self.capacity,
             "skills": list(self.skills.values_list("name", flat=True)),
         }
+
+
+class AgentConnection(models.Model):
+    """One open console of an agent, alive until `live_until` unless heard from again."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    # Pushed forward by each heartbeat; set to the end of the reload grace when the socket closes.
+    live_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.agent} until {self.live_until:%H:%M:%S}"
 
 
 class Handoff(models.Model):

@@ -1,8 +1,8 @@
 """The handoff figures: rates by reason and intent, waits, satisfaction, containment."""
 
-from collections import Counter
+from collections import Counter, defaultdict
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from chatbot.models import Conversation, Event
 from handoff.models import Handoff, Rating
@@ -11,20 +11,26 @@ RECENT_HANDOFFS = 50
 
 
 def handoff_report() -> dict:
-    """Return the figures the report page charts."""
-    conversations = (
-        Conversation.objects.filter(events__author=Event.Author.VISITOR).distinct().count()
-    )
+    """Return the figures the report page charts.
+
+    Every rate is a fraction of conversations (0 to 1): a conversation handed over three times
+    counts once, so no rate can exceed 1. Handoff counts are given beside it.
+    """
     handoffs = list(Handoff.objects.select_related("assigned_to").order_by("-requested_at"))
     escalated = {handoff.conversation_id for handoff in handoffs}
+    # A visitor who pressed "talk to a person" before typing has a conversation too.
+    conversations = (
+        Conversation.objects.filter(Q(events__author=Event.Author.VISITOR) | Q(pk__in=escalated))
+        .distinct()
+        .count()
+    )
     return {
         "conversations": conversations,
         "handoffs": len(handoffs),
-        "handoff_rate_by_reason": _rates(
-            Counter(h.reason for h in handoffs), conversations, "reason"
-        ),
+        "handed_over_conversations": len(escalated),
+        "handoff_rate_by_reason": _rates(handoffs, lambda h: h.reason, conversations, "reason"),
         "handoff_rate_by_intent": _rates(
-            Counter(h.intent or "(none)" for h in handoffs), conversations, "intent"
+            handoffs, lambda h: h.intent or "(none)", conversations, "intent"
         ),
         "wait_seconds": [
             round((h.accepted_at - h.requested_at).total_seconds(), 1)
@@ -46,10 +52,24 @@ def handoff_report() -> dict:
     }
 
 
-def _rates(counts: Counter, conversations: int, name: str) -> list[dict]:
+def _rates(handoffs: list[Handoff], key_of, conversations: int, name: str) -> list[dict]:
+    """Per key: handoffs, distinct conversations, and those conversations' share of all."""
+    counts: Counter = Counter()
+    handed_over: dict[str, set] = defaultdict(set)
+    for handoff in handoffs:
+        key = key_of(handoff)
+        counts[key] += 1
+        handed_over[key].add(handoff.conversation_id)
     return [
-        {name: key, "count": count, "rate": round(count / conversations, 4) if conversations else 0}
-        for key, count in counts.most_common()
+        {
+            name: key,
+            "count": count,
+            "conversations": len(handed_over[key]),
+            "rate": round(len(handed_over[key]) / conversations, 4) if conversations else 0,
+        }
+        for key, count in sorted(
+            counts.items(), key=lambda item: (-len(handed_over[item[0]]), -item[1], item[0])
+        )
     ]
 
 

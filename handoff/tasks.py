@@ -1,4 +1,4 @@
-"""Celery envelopes of the handoff: route a waiting conversation, expire an unanswered offer."""
+"""Celery envelopes of the handoff: route a conversation, expire an offer, check presence."""
 
 import threading
 
@@ -31,3 +31,23 @@ def schedule_offer_expiry(handoff_id: int, offer_number: int, seconds: float) ->
     else:
         # The countdown stays far below Redis's visibility timeout (60 s by default).
         expire_offer.apply_async((handoff_id, offer_number), countdown=seconds)
+
+
+@shared_task(
+    name="handoff.check_presence", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def check_presence(agent_id: int, check: str) -> None:
+    """Send away an agent whose consoles have all lapsed, or look again later."""
+    actions.check_presence(agent_id, check)
+
+
+def schedule_presence_check(agent_id: int, check: str, seconds: float) -> None:
+    """Check the agent's presence after `seconds`; a newer check for the agent replaces this one."""
+    if not check_presence.app.conf.task_always_eager:
+        check_presence.apply_async((agent_id, check), countdown=seconds)
+    elif seconds <= 0:
+        check_presence.apply(args=(agent_id, check))
+    else:
+        timer = threading.Timer(seconds, check_presence.apply, args=((agent_id, check),))
+        timer.daemon = True
+        timer.start()

@@ -58,6 +58,11 @@ def json_body(request: HttpRequest) -> dict:
         data = json.loads(request.body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidKnowledge([Problem("", "the body must be a JSON object")]) from None
+    except RecursionError:
+        # The parser recurses once per level: a body nested thousands deep is refused, not a 500.
+        raise InvalidKnowledge(
+            [Problem("", "the body nests arrays or objects too deeply")]
+        ) from None
     if not isinstance(data, dict):
         raise InvalidKnowledge([Problem("", "the body must be a JSON object")])
     return data

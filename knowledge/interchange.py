@@ -95,6 +95,9 @@ def read_json(path: Path) -> GraphDocument:
         raise InvalidKnowledge(
             [Problem(f"{path.name} line {error.lineno}", f"not valid JSON: {error.msg}")]
         ) from None
+    except RecursionError:
+        # The parser recurses once per level; a file nested thousands deep is no graph.
+        raise InvalidKnowledge([Problem(path.name, "nests arrays or objects too deeply")]) from None
     return document_from_json(data)
 
 
@@ -270,4 +273,6 @@ def _decoded(
             fields[name] = json.loads(text)
         except (TypeError, json.JSONDecodeError) as error:
             problems.append(Problem(f"{location}: {name}", f"not valid JSON ({error})"))
+        except RecursionError:
+            problems.append(Problem(f"{location}: {name}", "nests too deeply"))
     return fields, problems

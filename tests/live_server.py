@@ -62,9 +62,11 @@ def migrate(environment: dict) -> None:
     manage(environment, "migrate", "--noinput")
 
 
-def manage(environment: dict, *arguments: str, timeout: float = 600) -> str:
-    """Run a management command in a server's environment; return its output or fail the test."""
-    result = subprocess.run(
+def run_manage(
+    environment: dict, *arguments: str, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run a management command in a server's environment; return how it ended."""
+    return subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=REPO_ROOT,
         env=environment,
@@ -72,6 +74,11 @@ def manage(environment: dict, *arguments: str, timeout: float = 600) -> str:
         text=True,
         timeout=timeout,
     )
+
+
+def manage(environment: dict, *arguments: str, timeout: float = 600) -> str:
+    """Run a management command in a server's environment; return its output or fail the test."""
+    result = run_manage(environment, *arguments, timeout=timeout)
     if result.returncode != 0:
         pytest.fail(f"manage.py {arguments[0]} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout

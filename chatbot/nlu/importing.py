@@ -9,9 +9,12 @@ from pathlib import Path
 
 from django.db import transaction
 
+from chatbot import bounded_json
 from chatbot.nlu.models import INTENT_NAME_PATTERN, MAX_EXAMPLE_CHARS, Intent, TrainingExample
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A list of {"text", "intent"} objects, or an object of lists: two or three levels.
+MAX_JSON_DEPTH = 16
 _INTENT_NAME = re.compile(INTENT_NAME_PATTERN)
 
 
@@ -82,8 +85,10 @@ def _read_csv(content: str) -> list[LabelledExample]:
 
 def _read_json(content: str) -> list[LabelledExample]:
     try:
-        document = json.loads(content)
-    except ValueError as error:
+        document = bounded_json.loads(content, MAX_JSON_DEPTH)
+    except bounded_json.TooDeeplyNested as error:
+        raise ImportFileError([str(error)]) from None
+    except json.JSONDecodeError as error:
         raise ImportFileError([f"line {error.lineno}: not valid JSON ({error.msg})"]) from None
     examples: list[LabelledExample] = []
     errors: list[str] = []

@@ -19,6 +19,7 @@ class WidgetClient:
         self.communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
         self.token: str | None = None
         self.conversation_id: str | None = None
+        self.handoff_status: dict | None = None
 
     async def connect(self) -> bool:
         connected, _ = await self.communicator.connect(timeout=TIMEOUT)
@@ -53,13 +54,18 @@ class WidgetClient:
         return await self.communicator.receive_nothing(timeout=0.3)
 
     async def hello(self, token: str | None = None, last_seq: int = 0) -> list[dict]:
-        """Say hello; return the welcome, the replayed events and synced."""
+        """Say hello; return the welcome, the replayed events and synced.
+
+        The handoff status that follows `synced` is kept in `handoff_status`.
+        """
         await self.send({"type": "hello", "token": token, "last_seq": last_seq})
         frames = await self.receive_until("synced")
         welcome = frames[0]
         assert welcome["type"] == "welcome", welcome
         self.token = welcome["token"]
         self.conversation_id = welcome["conversation_id"]
+        self.handoff_status = await self.receive()
+        assert self.handoff_status["type"] == "handoff", self.handoff_status
         return frames
 
     async def say(self, text: str, client_id: str | None = None) -> dict:

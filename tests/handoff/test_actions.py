@@ -238,7 +238,9 @@ def test_the_report_counts_reasons_waits_satisfaction_and_containment(conversati
 
     report = handoff_report()
 
-    assert report["handoff_rate_by_reason"] == [{"reason": "requested", "count": 1, "rate": 1.0}]
+    assert report["handoff_rate_by_reason"] == [
+        {"reason": "requested", "count": 1, "conversations": 1, "rate": 1.0}
+    ]
     assert report["handoff_rate_by_intent"][0]["intent"] == "card_arrival"
     assert len(report["wait_seconds"]) == 1 and report["containment_rate"] == 0.0
     assert report["satisfaction"]["human"] == {

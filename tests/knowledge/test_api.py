@@ -166,6 +166,17 @@ def test_a_body_that_is_not_json_is_refused(stored_bank, editor):
     )
 
 
+def test_a_body_nested_thousands_deep_is_refused_as_invalid_not_a_server_error(stored_bank, editor):
+    response = logged_in(editor).post(
+        "/knowledge/api/nodes", "[" * 5000 + "]" * 5000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["problems"][0]["message"] == (
+        "the body nests arrays or objects too deeply"
+    )
+
+
 def test_saving_an_old_version_is_a_conflict_showing_the_current_node(
     stored_bank, editor, other_editor
 ):

@@ -122,6 +122,13 @@ def test_a_file_that_is_not_json_is_refused_with_the_line(db, tmp_path):
     ]
 
 
+def test_a_file_nested_thousands_deep_is_refused_not_crashed_on(db, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"nodes": ' + "[" * 5000 + "]" * 5000 + ', "links": []}')
+
+    assert problems_importing(path) == ["deep.json: nests arrays or objects too deeply"]
+
+
 def test_broken_csv_rows_are_reported_by_line(db, small_bank, tmp_path):
     write_document(tmp_path / "csv", small_bank["nodes"], small_bank["links"])
     nodes = (tmp_path / "csv" / "nodes.csv").read_text().splitlines()

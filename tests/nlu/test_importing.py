@@ -102,7 +102,9 @@ def test_a_broken_csv_reports_every_bad_row_and_writes_nothing(tmp_path):
         ("shape.json", '{"examples": []}', "top level: must be a list"),
         ("item.json", '[{"text": "hi", "intent": "greet"}, "oops"]', "item [1]: must be an object"),
         ("empty.csv", "text,intent\n", "the file holds no examples"),
+        ("deep.json", "[" * 5000 + "]" * 5000, "at most 16 levels deep"),
     ],
+    ids=["header", "binary", "invalid_json", "shape", "item", "empty", "deep"],
 )
 def test_an_unreadable_file_is_refused_with_its_location(tmp_path, name, content, message):
     with pytest.raises(ImportFileError) as error:

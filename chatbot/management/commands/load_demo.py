@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from chatbot.nlu import artefacts
 from chatbot.nlu.models import TrainingExample
 from handoff.demo import load_demo_desk
+from knowledge.management.database_ready import require_migrated
 from knowledge.models import Node
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     help = "Load the demo bank's data where missing; train a fast intent model if none is served."
 
     def handle(self, *args, **options) -> None:
+        require_migrated()
         if not Node.objects.exists():
             self._import_demo_knowledge()
         if load_demo_desk():
@@ -21,7 +23,9 @@ class Command(BaseCommand):
         if not TrainingExample.objects.exists():
             self._import_demo_intents()
         if artefacts.promoted_version() is None and TrainingExample.objects.exists():
-            self.stdout.write("Training a first intent model (fast mode, about a minute)...")
+            self.stdout.write(
+                "Training a first intent model (fast mode, one to two minutes on two cores)..."
+            )
             call_command("train_intents", "--fast", stdout=self.stdout, stderr=self.stderr)
 
     def _import_demo_intents(self) -> None:

@@ -263,6 +263,7 @@
   var HANDOFF_REQUEST_TIMEOUT_MS = 20000; // No answer to "talk to a person": offer the button again.
   var LEAVE_MESSAGE_MAX_CHARS = 2000;
   var CONTACT_MAX_CHARS = 200;
+  var LEAVE_TEXT_MAX_HEIGHT_PX = 84; // About four lines; then the message scrolls in its field.
   var RATING_MAX = 5;
   var QUICK_REPLIES_MAX = 8;
   var ANSWER_RATINGS = ["up", "down"];
@@ -357,6 +358,21 @@
   function characterCount(text) {
     // Counts code points, as the server does, not UTF-16 units.
     return Array.from(text).length;
+  }
+
+  // A character that draws something: not a space, nor a zero-width or other format character,
+  // nor a blank letter (the server refuses a message without one). Built at run time so that a
+  // browser without Unicode property escapes falls back to trimming instead of failing to parse.
+  var VISIBLE_CHARACTER = (function () {
+    try {
+      return new RegExp("[^\\s\\p{Cf}\\p{Cc}\\p{Z}\\u115f\\u1160\\u3164\\uffa0\\u2800]", "u");
+    } catch (error) {
+      return /\S/;
+    }
+  })();
+
+  function hasVisibleText(text) {
+    return VISIBLE_CHARACTER.test(text);
   }
 
   function safeStorage(kind) {
@@ -1235,7 +1251,7 @@
 
   ChatWidget.prototype.submit = function () {
     var text = this.input.value.trim();
-    if (!text || characterCount(text) > this.maxMessageChars) {
+    if (!hasVisibleText(text) || characterCount(text) > this.maxMessageChars) {
       return;
     }
     this.stopLocalTyping();
@@ -1384,7 +1400,7 @@
     }
     this.counter.classList.toggle("cw-is-over", overBy > 0);
     this.input.setAttribute("aria-invalid", overBy > 0 ? "true" : "false");
-    this.sendButton.disabled = length === 0 || overBy > 0;
+    this.sendButton.disabled = !hasVisibleText(this.input.value) || overBy > 0;
   };
 
   ChatWidget.prototype.autosizeInput = function () {
@@ -1649,10 +1665,13 @@
       this.handoffCancel
     ]);
 
+    // A small card under the conversation, which stays in view above it: the labels are read
+    // out but not drawn, the fields say what they are for until the visitor writes in them.
     this.leaveText = element("textarea", {
       "class": "cw-field",
       id: ids.leaveText,
-      rows: "3",
+      rows: "1", // Grows with what is written (autosizeLeaveText).
+      placeholder: text.leaveMessageLabel,
       "aria-describedby": ids.leaveError,
       "data-testid": "chat-leave-message-text"
     });
@@ -1661,17 +1680,20 @@
       "class": "cw-field",
       id: ids.leaveContact,
       maxlength: String(CONTACT_MAX_CHARS),
+      placeholder: text.contactLabel,
       "data-testid": "chat-leave-message-contact"
     });
     this.leaveError = element("p", { "class": "cw-field-error", id: ids.leaveError, "aria-live": "assertive", "data-testid": "chat-leave-message-error" });
     this.leaveSend = element("button", { type: "submit", "class": "cw-handoff-button cw-is-primary", "data-testid": "chat-leave-message-send" }, [text.leaveMessageSend]);
-    this.leaveForm = element("form", { "class": "cw-handoff-form", novalidate: true, "data-testid": "chat-leave-message-form", hidden: true }, [
-      element("label", { "for": ids.leaveText }, [text.leaveMessageLabel]),
+    this.leaveForm = element("form", { "class": "cw-handoff-form cw-leave-message", novalidate: true, "data-testid": "chat-leave-message-form", hidden: true }, [
+      element("label", { "class": "cw-visually-hidden", "for": ids.leaveText }, [text.leaveMessageLabel]),
       this.leaveText,
-      element("label", { "for": ids.leaveContact }, [text.contactLabel]),
-      this.leaveContact,
       this.leaveError,
-      this.leaveSend
+      element("div", { "class": "cw-leave-message-row" }, [
+        element("label", { "class": "cw-visually-hidden", "for": ids.leaveContact }, [text.contactLabel]),
+        this.leaveContact,
+        this.leaveSend
+      ])
     ]);
 
     // Radio buttons, one per star: Tab reaches the group, the arrow keys choose, a button sends.
@@ -1726,7 +1748,10 @@
       event.preventDefault();
       widget.leaveMessage();
     });
-    this.leaveText.addEventListener("input", function () { widget.checkLeaveMessage(false); });
+    this.leaveText.addEventListener("input", function () {
+      widget.checkLeaveMessage(false);
+      widget.autosizeLeaveText();
+    });
     this.ratingForm.addEventListener("submit", function (event) {
       event.preventDefault();
       widget.sendRating();
@@ -1798,6 +1823,16 @@
       this.leaveError.textContent = problem;
     }
     this.leaveText.setAttribute("aria-invalid", problem ? "true" : "false");
+  };
+
+  ChatWidget.prototype.autosizeLeaveText = function () {
+    var stickToBottom = this.isNearBottom();
+    this.leaveText.style.height = "auto";
+    if (this.leaveText.value) {
+      // scrollHeight leaves out the field's 1px borders.
+      this.leaveText.style.height = Math.min(this.leaveText.scrollHeight + 2, LEAVE_TEXT_MAX_HEIGHT_PX) + "px";
+    }
+    this.afterRender(stickToBottom);
   };
 
   ChatWidget.prototype.leaveMessage = function () {
@@ -1886,6 +1921,7 @@
       handoff.isLeavingMessage = false;
       this.leaveText.value = "";
       this.leaveContact.value = "";
+      this.autosizeLeaveText();
       this.setLeaveError("");
       this.setHandoffStatus(status, previous !== null);
     } else if (status === "rated") {
@@ -1964,6 +2000,7 @@
     this.handoff = freshHandoffState();
     this.leaveText.value = "";
     this.leaveContact.value = "";
+    this.autosizeLeaveText();
     this.setLeaveError("");
     this.ratingInputs.forEach(function (input) { input.checked = false; });
     this.renderHandoff();
@@ -1993,6 +2030,8 @@
     var text = this.text;
     var isReady = this.connectionState === "ready";
     var focused = document.activeElement;
+    // The controls take their room from the conversation: its newest lines stay in view.
+    var stickToBottom = this.isNearBottom();
     var view = { state: "none", title: "", detail: "", cancel: false, dismiss: false, leave: false, rating: false, request: true };
 
     if (handoff.status === "waiting") {
@@ -2049,6 +2088,7 @@
 
     this.handoffRequest.hidden = !view.request;
     setInert(this.handoffRequest, !isReady);
+    this.afterRender(stickToBottom);
 
     // A control that just vanished or went inert must not take the keyboard focus with it.
     if (focused && focused !== document.body && this.handoffArea.contains(focused) &&

@@ -23,6 +23,8 @@
   const BACKOFF_MAX_MS = 30000;
   const SESSION_CHECK_AFTER = 3; // failed connections before asking whether the login expired
   const AUTH_CLOSE_CODES = [4401, 4403];
+  const HEARTBEAT_DEFAULT_SECONDS = 20; // until `hello` says how often the server wants a ping
+  const SILENT_HEARTBEATS = 3; // nothing from the server for this many pings: connect afresh
   const NEAR_BOTTOM_PX = 80;
 
   const REASONS = {
@@ -47,6 +49,9 @@
     handed_back: "it was handed back to the bot",
     hand_back: "it was handed back to the bot",
     returned: "it was handed back to the bot",
+    agent_away: "you went away",
+    agent_gone: "you were disconnected for too long",
+    unavailable: "no agent is online for it any more",
   };
   const OWN_ENDINGS = {
     close: "Closed",
@@ -183,6 +188,9 @@
     retryTimer: null,
     retryAt: 0,
     sessionGone: false,
+    heartbeatTimer: null,
+    heartbeatMs: 0,
+    heardAt: 0, // when the current socket last received a frame
     queue: new Map(), // id -> {item, receivedAt, order}
     offers: new Map(), // id -> {handoffId, expiresAt, reason, intent}
     failures: new Map(), // id -> {message, until, item}: "already taken" and other accept errors
@@ -446,6 +454,7 @@
       if (state.socket !== socket || typeof message.data !== "string") {
         return;
       }
+      state.heardAt = Date.now();
       let frame;
       try {
         frame = JSON.parse(message.data);
@@ -465,12 +474,7 @@
       if (state.socket !== socket) {
         return;
       }
-      state.socket = null;
-      state.ready = false;
-      state.conversations.forEach((conversation) => {
-        conversation.visitorTyping = false;
-        conversation.typingSent = false;
-      });
+      forgetSocket();
       if (AUTH_CLOSE_CODES.includes(closing.code)) {
         setConnection("closed", "Disconnected");
         sessionEnded();
@@ -478,6 +482,44 @@
       }
       scheduleReconnect();
     });
+  }
+
+  function forgetSocket() {
+    state.socket = null;
+    state.ready = false;
+    clearInterval(state.heartbeatTimer);
+    state.heartbeatTimer = null;
+    state.conversations.forEach((conversation) => {
+      conversation.visitorTyping = false;
+      conversation.typingSent = false;
+    });
+  }
+
+  /**
+   * Ping the server every heartbeat: while pings come, the agent counts as present (see
+   * docs/handoff.md). A socket on which nothing came back for several pings is given up.
+   */
+  function startHeartbeat(seconds) {
+    const every = (Number(seconds) > 0 ? Number(seconds) : HEARTBEAT_DEFAULT_SECONDS) * 1000;
+    if (state.heartbeatTimer && state.heartbeatMs === every) {
+      return;
+    }
+    clearInterval(state.heartbeatTimer);
+    state.heartbeatMs = every;
+    state.heartbeatTimer = setInterval(() => {
+      const socket = state.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        return;
+      }
+      if (Date.now() - state.heardAt > every * SILENT_HEARTBEATS) {
+        // The server went quiet (its process may have died): connect afresh, elsewhere perhaps.
+        forgetSocket();
+        socket.close();
+        scheduleReconnect();
+        return;
+      }
+      socket.send(JSON.stringify({ type: "ping" }));
+    }, every);
   }
 
   function scheduleReconnect() {
@@ -593,6 +635,7 @@
     state.ready = true;
     state.attempts = 0;
     state.sessionGone = false;
+    startHeartbeat(frame.heartbeat_seconds);
     setHidden(el.loginAgain, true);
     setConnection("open", "Connected");
     renderBanner();

@@ -72,10 +72,9 @@
     return Number.isFinite(parsed) ? parsed : 0;
   }
 
-  /** A rate given as a fraction (0.12) or already as a percentage (12): as a percentage. */
+  /** The API gives every rate as a fraction of conversations, 0 to 1: as a percentage. */
   function asPercent(rate) {
-    const value = number(rate);
-    return value <= 1 ? value * 100 : value;
+    return Math.min(100, Math.max(0, number(rate) * 100));
   }
 
   function formatPercent(value) {
@@ -301,15 +300,16 @@
         label: options.label(entry[field]),
         value: asPercent(entry.rate),
         count: number(entry.count),
+        conversations: number(entry.conversations),
       }))
       .sort((a, b) => b.value - a.value || b.count - a.count);
     rows.forEach((row) => {
-      row.display = `${formatPercent(row.value)} (${formatCount(row.count)})`;
+      row.display = `${formatPercent(row.value)} (${formatCount(row.conversations)} conv.)`;
     });
     const top = rows[0];
     const description = rows.length
       ? `${rows.length} ${options.plural}. Highest: ${top.label} at ${formatPercent(top.value)} `
-        + `(${formatCount(top.count)} handoffs).`
+        + `(${formatCount(top.conversations)} conversations, ${formatCount(top.count)} handoffs).`
       : "No handoffs yet.";
     return chartCard({
       testid: options.testid,
@@ -320,8 +320,9 @@
         rows, title: options.heading, description, xLabel: "Handoff rate (% of conversations)",
         format: (value) => formatPercent(value),
       }) : null,
-      table: dataTable(options.heading, [options.column, "Handoffs", "Rate"],
-        rows.map((row) => [row.label, formatCount(row.count), formatPercent(row.value)]), `${options.testid}-table`),
+      table: dataTable(options.heading, [options.column, "Conversations", "Handoffs", "Rate"],
+        rows.map((row) => [row.label, formatCount(row.conversations), formatCount(row.count),
+          formatPercent(row.value)]), `${options.testid}-table`),
     });
   }
 
@@ -457,7 +458,8 @@
     byId("conversations-number").textContent = formatCount(report.conversations);
     byId("handoffs-number").textContent = formatCount(report.handoffs);
     const description = `${formatPercent(rate)} of ${formatCount(report.conversations)} conversations `
-      + `ended without a person; ${formatCount(report.handoffs)} were handed to agents.`;
+      + `ended without a person; ${formatCount(report.handed_over_conversations)} were handed to `
+      + `agents (${formatCount(report.handoffs)} handoffs).`;
     const svg = s("svg", {
       class: "ac-chart", viewBox: "0 0 200 14", width: 200, height: 14, role: "img",
       preserveAspectRatio: "none",
@@ -477,7 +479,8 @@
         h("li", null, h("span", { class: "ac-legend-swatch ac-bar-b" }), "Handed to an agent")),
       dataTable("Containment", ["Figure", "Value"], [
         ["Conversations", formatCount(report.conversations)],
-        ["Handed to agents", formatCount(report.handoffs)],
+        ["Handed to agents (conversations)", formatCount(report.handed_over_conversations)],
+        ["Handoffs (a conversation can have several)", formatCount(report.handoffs)],
         ["Contained by the bot", formatPercent(rate)],
       ], "report-containment-table"));
   }
@@ -493,7 +496,7 @@
       }),
       rateChart(report.handoff_rate_by_intent, "intent", {
         testid: "chart-intents", heading: "Handoff rate by intent", column: "Intent", plural: "intents",
-        caption: "Share of conversations about each topic that were handed to an agent",
+        caption: "Share of all conversations handed to an agent, by the topic recognised when it was asked",
         label: (intent) => (text(intent).trim() ? humanise(intent) : "No intent recognised"),
       }),
       waitChart(report.wait_seconds),

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from knowledge.exporting import export_to
+from knowledge.management.database_ready import require_migrated
 from knowledge.validation import InvalidKnowledge
 
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, file: Path, **options) -> None:
+        require_migrated()
         try:
             nodes, relations = export_to(file)
         except InvalidKnowledge as error:

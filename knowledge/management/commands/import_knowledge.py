@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from knowledge.importing import import_document
 from knowledge.interchange import read_document
+from knowledge.management.database_ready import require_migrated
 from knowledge.validation import InvalidKnowledge
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, dry_run: bool, replace: bool, **options) -> None:
+        require_migrated()
         if not file.exists():
             raise CommandError(f"{file} does not exist")
         try:

@@ -1722,7 +1722,7 @@
       notes.push("Only part of the neighbourhood is drawn: it is too large.");
     }
     if (typeof window.cytoscape !== "function") {
-      notes.push("The drawing library is not installed (knowledge/frontend/vendor.sh installs it); "
+      notes.push("The drawing library is not installed (`make vendor` installs it); "
         + "the neighbourhood is listed below.");
       byId("drawing-note").textContent = notes.join(" ");
       return;

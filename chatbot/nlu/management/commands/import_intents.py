@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from chatbot.nlu.importing import ImportFileError, import_examples, read_examples
+from knowledge.management.database_ready import require_migrated
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, replace: bool, dry_run: bool, **options) -> None:
+        require_migrated()
         try:
             examples = read_examples(file)
         except ImportFileError as error:

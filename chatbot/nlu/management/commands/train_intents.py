@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chatbot.nlu.importing import ImportFileError, read_examples, stored_examples
 from chatbot.nlu.training import TrainingSettings, train_and_store
+from knowledge.management.database_ready import require_migrated
 
 
 class Command(BaseCommand):
@@ -20,7 +21,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--out-of-scope-label", help="examples with this label only calibrate rejection"
         )
-        parser.add_argument("--fast", action="store_true", help="frozen encoder: about a minute")
+        parser.add_argument(
+            "--fast",
+            action="store_true",
+            help="frozen encoder: 1-2 min the first time, under a minute again (vectors cached)",
+        )
         parser.add_argument(
             "--force", action="store_true", help="promote even if worse on validation"
         )
@@ -82,6 +87,7 @@ class Command(BaseCommand):
 
     def _examples(self, data: Path | None):
         if data is None:
+            require_migrated()
             examples = stored_examples()
             if not examples:
                 raise CommandError(
