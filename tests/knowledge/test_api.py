@@ -62,6 +62,18 @@ def test_the_editor_page_sends_strangers_to_log_in_and_refuses_non_editors(db, p
     assert logged_in(editor).get("/knowledge/").status_code == 200
 
 
+def test_the_editor_page_links_the_drawing_library_only_where_it_is_vendored(
+    db, editor, monkeypatch
+):
+    library = "knowledge/vendor/cytoscape.min.js"
+    vendored = logged_in(editor).get("/knowledge/").content.decode()
+    monkeypatch.setattr("knowledge.views.finders.find", lambda path: None)
+    bare_machine = logged_in(editor).get("/knowledge/").content.decode()
+
+    assert library in vendored
+    assert library not in bare_machine and 'id="drawing-note"' in bare_machine
+
+
 def test_a_write_without_the_csrf_token_is_refused(stored_bank, editor):
     client = logged_in(editor, enforce_csrf=True)
 
