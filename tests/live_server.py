@@ -128,6 +128,21 @@ def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
             stop(process, timeout=10)
 
 
+@contextlib.contextmanager
+def seeded_server(prefix: str, setup_script: str) -> Iterator[str]:
+    """Serve a fresh SQLite database set up by `setup_script` (run in `manage.py shell`)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
+        directory = Path(temporary)
+        environment = server_environment(
+            f"sqlite:///{directory / 'e2e.sqlite3'}", f"http://127.0.0.1:{port}", directory
+        )
+        migrate(environment)
+        manage(environment, "shell", "-c", setup_script)
+        with running_server(environment, port) as url:
+            yield url
+
+
 def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:

@@ -5,20 +5,12 @@ commands an operator would use.
 """
 
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.live_server import (
-    free_port,
-    manage,
-    migrate,
-    running_server,
-    server_environment,
-)
+from tests.live_server import seeded_server
 
 pytestmark = pytest.mark.e2e
 
@@ -38,17 +30,8 @@ get_user_model().objects.create_user({PLAIN_USER[0]!r}, password={PLAIN_USER[1]!
 @pytest.fixture(scope="module")
 def desk_server() -> Iterator[str]:
     """Serve a fresh database with an agent and a plain user."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="handoff-e2e-") as temporary:
-        directory = Path(temporary)
-        environment = server_environment(
-            f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory
-        )
-        migrate(environment)
-        manage(environment, "shell", "-c", CREATE_USERS)
-        with running_server(environment, port) as url:
-            yield url
+    with seeded_server("handoff-e2e-", CREATE_USERS) as url:
+        yield url
 
 
 def log_in(page: Page, base_url: str, credentials: tuple[str, str], next_path: str) -> None:

@@ -5,14 +5,12 @@ Before, three handoffs in one conversation made the API say `rate: 2.0` and the 
 """
 
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.live_server import free_port, manage, migrate, running_server, server_environment
+from tests.live_server import seeded_server
 
 pytestmark = pytest.mark.e2e
 
@@ -36,17 +34,8 @@ actions.request_handoff(conversation.pk, "requested")
 
 @pytest.fixture(scope="module")
 def report_server() -> Iterator[str]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="report-e2e-") as temporary:
-        directory = Path(temporary)
-        environment = server_environment(
-            f"sqlite:///{directory / 'e2e.sqlite3'}", base_url, directory
-        )
-        migrate(environment)
-        manage(environment, "shell", "-c", SEED)
-        with running_server(environment, port) as url:
-            yield url
+    with seeded_server("report-e2e-", SEED) as url:
+        yield url
 
 
 def row_cells(page, testid: str, label: str) -> list[str]:

@@ -16,19 +16,6 @@ from tests.handoff.console_client import ConsoleClient, session_cookie
 pytestmark = [pytest.mark.websocket, pytest.mark.django_db(transaction=True)]
 
 
-async def frames_until(client, predicate) -> list[dict]:
-    frames = []
-    while True:
-        frame = await client.receive()
-        frames.append(frame)
-        if predicate(frame):
-            return frames
-
-
-def is_handoff(status: str):
-    return lambda frame: frame["type"] == "handoff" and frame["status"] == status
-
-
 async def agent_console(agent: Agent) -> tuple[ConsoleClient, dict]:
     cookie = await database_sync_to_async(session_cookie)(agent.user)
     console = ConsoleClient(cookie)
@@ -43,7 +30,7 @@ async def waiting_visitor() -> WidgetClient:
     assert await visitor.connect()
     await visitor.hello()
     await visitor.send({"type": "handoff_request"})
-    await frames_until(visitor, is_handoff("waiting"))
+    await visitor.receive_until("handoff", status="waiting")
     return visitor
 
 
@@ -58,9 +45,8 @@ async def test_the_waiting_frame_reaches_the_visitor_once_after_asking_for_a_per
     await visitor.hello()
 
     await visitor.send({"type": "handoff_request"})
-    frames = await frames_until(visitor, is_handoff("waiting"))
+    await visitor.receive_until("handoff", status="waiting")
 
-    assert [frame for frame in frames if is_handoff("waiting")(frame)] == [frames[-1]]
     assert await visitor.receive_nothing(), "the waiting frame came a second time"
     await visitor.close()
 
@@ -75,7 +61,7 @@ async def test_when_the_only_agent_closes_the_console_the_waiting_visitor_is_tol
     offer = (await console.receive_until("offer"))[-1]
 
     await console.close()
-    frames = await frames_until(visitor, is_handoff("unavailable"))
+    frames = await visitor.receive_until("handoff", status="unavailable")
 
     assert hello["agent"]["online"] is True
     assert frames[-1] == {
@@ -100,7 +86,7 @@ async def test_when_the_only_agent_goes_away_the_waiting_visitor_is_told_nobody_
     await console.receive_until("offer")
 
     await console.send({"type": "availability", "online": False})
-    frames = await frames_until(visitor, is_handoff("unavailable"))
+    frames = await visitor.receive_until("handoff", status="unavailable")
     released = (await console.receive_until("released"))[-1]
 
     assert frames[-1]["why"] == "no_agent_online"
@@ -133,7 +119,7 @@ async def test_a_reloaded_console_finds_the_agent_still_online_with_their_conver
     offer = (await console.receive_until("offer"))[-1]
     await console.send({"type": "accept", "handoff_id": offer["handoff_id"]})
     await console.receive_until("assigned")
-    await frames_until(visitor, is_handoff("agent"))
+    await visitor.receive_until("handoff", status="agent")
 
     await console.close()
     reloaded, hello = await agent_console(anna)
