@@ -64,6 +64,9 @@ def main() -> None:
     start_demo_bank("answer-bench-", arguments.var_dir)
     from django.conf import settings
 
+    if arguments.operating_point:
+        serve_at_operating_point(arguments.operating_point)
+
     figures = run(arguments, Path(settings.DEMO_KNOWLEDGE_FILE))
     output = json.dumps(figures, indent=2, ensure_ascii=False)
     print(output)
@@ -88,8 +91,23 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--single-limit", type=int, help="only the first N test questions")
     parser.add_argument("--failures", type=int, default=20, help="how many failure kinds to list")
     parser.add_argument("--pattern", help="list failures of this pattern only")
+    parser.add_argument(
+        "--operating-point",
+        help="serve the promoted model at this rule (open, balanced, precise) instead of its "
+        "own, replayed on its validation scores in the benchmark's copy of the models",
+    )
     parser.add_argument("--out", help="also write the JSON here")
     return parser.parse_args()
+
+
+def serve_at_operating_point(rule: str) -> None:
+    """Promote, in the benchmark's own copy of the models, the served model at `rule`."""
+    from chatbot.nlu import artefacts
+    from chatbot.nlu.scope_selection import rescoped
+
+    version = artefacts.promoted_version()
+    metadata = rescoped(artefacts.read_metadata(version), artefacts.models_root() / version, rule)
+    artefacts.promote(artefacts.derive(version, metadata))
 
 
 def run(arguments: argparse.Namespace, graph_file: Path) -> dict:

@@ -1,12 +1,23 @@
 """Intent benchmark: train on BANKING77 train, evaluate on BANKING77 test, measure serving speed.
 
-Prints one JSON object: accuracy, macro-F1, training time, batch-1 latency p50/p95 through the
-model API, throughput at batch 32, and the end-to-end latency of a classification through a
-real Celery worker over the local Redis, awaited the way the websocket consumer awaits it.
+Three protocols, each printing one JSON object:
+
+- `plain` (the default): top-1 accuracy, accuracy when a refusal counts as wrong, coverage,
+  accepted accuracy, macro-F1 at the model's operating point and under every rule replayed,
+  training time, batch-1 latency through the model API, throughput at batch 32, and the
+  end-to-end latency of a classification through a real Celery worker over the local Redis.
+  With several `--seeds`, the mean and the spread of the accuracy figures over them.
+- `unknown-intents`: a quarter of the intents held out as unknown over 3 fixed random splits;
+  train on the rest, ask every test question, and report in-scope accuracy (refusals wrong) and
+  out-of-scope recall, precision, F1 and AUROC, against a frozen-encoder logistic-regression
+  baseline with a top-probability threshold, in the same run.
+- `retrain`: `train_intents --fast` cold, then again after adding 10 examples.
 
     .venv/bin/python bench/intent_benchmark.py                 # fine-tuned model (best mode)
-    .venv/bin/python bench/intent_benchmark.py --fast          # frozen encoder
+    .venv/bin/python bench/intent_benchmark.py --fast --seeds 13,14,15 --skip-celery
     .venv/bin/python bench/intent_benchmark.py --model-dir var/models/intents/VERSION  # no training
+    .venv/bin/python bench/intent_benchmark.py --protocol unknown-intents --modes fast,finetune
+    .venv/bin/python bench/intent_benchmark.py --protocol retrain
 
 The test split is only ever used here, after training: nothing is chosen on it.
 """
@@ -23,13 +34,16 @@ import time
 import uuid
 from pathlib import Path
 
+import intent_protocols
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BANKING77 = REPO_ROOT / "chatbot" / "nlu" / "data" / "banking77"
 
 
 def main() -> None:
     arguments = parse_arguments()
-    work = Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    work = arguments.var_dir or Path(tempfile.mkdtemp(prefix="intent-bench-"))
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "chatbot.settings",
@@ -51,25 +65,85 @@ def main() -> None:
         for key, value in vars(arguments).items()
     }
     figures = {"config": config}
-    model_dir = arguments.model_dir or train(arguments, figures)
-    if arguments.model_dir:
-        figures["model"] = trained_model_figures(
-            json.loads((model_dir / "metadata.json").read_text())
-        )
-    figures |= evaluate(model_dir, arguments)
-    if not arguments.skip_celery:
-        figures["celery"] = asyncio.run(celery_round_trips(model_dir, work, arguments))
+    if arguments.protocol == "unknown-intents":
+        figures["unknown_intents"] = intent_protocols.unknown_intents(arguments, test_report)
+    elif arguments.protocol == "retrain":
+        figures["retrain"] = intent_protocols.retrain_timing(arguments)
+    else:
+        plain(arguments, figures, work)
     output = json.dumps(figures, indent=2)
     print(output)
     if arguments.out:
         Path(arguments.out).write_text(output)
 
 
+def plain(arguments: argparse.Namespace, figures: dict, work: Path) -> None:
+    """Train (once per seed) or take a model, evaluate on the test split, time serving."""
+    from chatbot.nlu.classifier import IntentClassifier
+    from chatbot.nlu.importing import read_examples
+
+    model_dir = arguments.model_dir or train(arguments, figures, arguments.seeds[0])
+    if arguments.model_dir:
+        figures["model"] = trained_model_figures(
+            json.loads((model_dir / "metadata.json").read_text())
+        )
+    figures |= evaluate(model_dir, arguments)
+    if len(arguments.seeds) > 1 and not arguments.model_dir:
+        runs = [{"seed": arguments.seeds[0], **figures["summary"]}]
+        for seed in arguments.seeds[1:]:
+            seeded: dict = {}
+            directory = train(arguments, seeded, seed)
+            classifier = IntentClassifier(directory, threads=arguments.threads)
+            examples = read_examples(arguments.test)
+            report = test_report(
+                classifier, [e.intent for e in examples], [e.text for e in examples], None
+            )
+            runs.append({"seed": seed, **report["summary"]})
+        figures["seeds"] = runs
+        figures["mean_and_spread_over_seeds"] = intent_protocols.mean_and_spread(
+            runs,
+            (
+                "top1_accuracy",
+                "accuracy_rejections_wrong",
+                "coverage",
+                "accepted_accuracy",
+                "macro_f1",
+            ),
+        )
+    if not arguments.skip_celery:
+        figures["celery"] = asyncio.run(celery_round_trips(model_dir, work, arguments))
+
+
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=Path, default=BANKING77 / "train.csv")
     parser.add_argument("--test", type=Path, default=BANKING77 / "test.csv")
+    parser.add_argument(
+        "--protocol", choices=("plain", "unknown-intents", "retrain"), default="plain"
+    )
     parser.add_argument("--fast", action="store_true", help="frozen encoder instead of fine-tuning")
+    parser.add_argument(
+        "--seeds", type=_integers, default=[13], help="plain: train once per seed (13,14,15)"
+    )
+    parser.add_argument(
+        "--modes",
+        type=lambda value: value.split(","),
+        default=["fast", "finetune"],
+        help="unknown-intents: the training modes to compare",
+    )
+    parser.add_argument("--splits", type=int, default=3, help="unknown-intents: random splits")
+    parser.add_argument(
+        "--unknown-share", type=float, default=0.25, help="unknown-intents: intents held out"
+    )
+    parser.add_argument(
+        "--var-dir", type=Path, help="work here (keeps the vector cache between runs)"
+    )
+    parser.add_argument(
+        "--reuse-trained",
+        action="store_true",
+        help="unknown-intents: evaluate the models --var-dir holds for each split and mode "
+        "(same examples, same mode) instead of training them again",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--encoder-learning-rate", type=float, default=None)
     parser.add_argument("--time-budget-minutes", type=float, default=None, help="0: no limit")
@@ -83,12 +157,16 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def train(arguments: argparse.Namespace, figures: dict) -> Path:
+def _integers(value: str) -> list[int]:
+    return [int(part) for part in value.split(",")]
+
+
+def train(arguments: argparse.Namespace, figures: dict, seed: int) -> Path:
     from chatbot.nlu.importing import read_examples
     from chatbot.nlu.training import TrainingSettings, train_and_store
 
     settings = TrainingSettings(
-        mode="fast" if arguments.fast else "finetune", threads=arguments.threads
+        mode="fast" if arguments.fast else "finetune", threads=arguments.threads, seed=seed
     )
     if arguments.epochs:
         settings.epochs = arguments.epochs
@@ -97,7 +175,9 @@ def train(arguments: argparse.Namespace, figures: dict) -> Path:
     if arguments.time_budget_minutes is not None:
         settings.time_budget_minutes = arguments.time_budget_minutes or None
     started = time.monotonic()
-    outcome = train_and_store(read_examples(arguments.train), settings, show_progress=True)
+    outcome = train_and_store(
+        read_examples(arguments.train), settings, force=True, show_progress=True
+    )
     figures["training_seconds"] = round(time.monotonic() - started, 1)
     figures["model"] = trained_model_figures(outcome.metadata)
     return outcome.directory
@@ -108,37 +188,75 @@ def trained_model_figures(metadata: dict) -> dict:
         "version": metadata["version"],
         "mode": metadata["settings"]["mode"],
         "training_seconds_as_stored": metadata["training_seconds"],
-        "validation_accuracy": metadata["validation"]["accuracy"],
+        "validation": metadata["validation"]["summary"],
         "history": metadata["history"],
         "calibration": metadata["calibration"],
+        "scope": {
+            key: value for key, value in metadata["scope"].items() if key != "standardisation"
+        },
         "onnx_max_abs_difference": metadata["onnx_max_abs_difference"],
     }
 
 
 def evaluate(model_dir: Path, arguments: argparse.Namespace) -> dict:
+    """Evaluate a trained model on the test split at its operating point and under every rule."""
     from chatbot.nlu.classifier import IntentClassifier
-    from chatbot.nlu.evaluation import evaluate_predictions
     from chatbot.nlu.importing import read_examples
 
     classifier = IntentClassifier(model_dir, threads=arguments.threads)
     examples = read_examples(arguments.test)
     texts = [e.text for e in examples]
-    predictions = []
-    for start in range(0, len(texts), 32):
-        predictions += classifier.classify(texts[start : start + 32])
-    metrics = evaluate_predictions([e.intent for e in examples], [p.intent for p in predictions])
-    flagged = [p.is_low_confidence for p in predictions]
-    right = [p.intent == e.intent for p, e in zip(predictions, examples, strict=True)]
-    accepted = [r for r, f in zip(right, flagged, strict=True) if not f]
+    report = test_report(classifier, [e.intent for e in examples], texts, None)
     return {
         "test_examples": len(examples),
-        "accuracy": metrics["accuracy"],
-        "macro_f1": metrics["macro_f1"],
-        "low_confidence_share": round(sum(flagged) / len(flagged), 4),
-        "accuracy_when_confident": round(sum(accepted) / max(1, len(accepted)), 4),
-        "most_confused": metrics["most_confused"][:5],
+        **report,
         "batch1_latency_ms": batch_one_latency(classifier, texts, arguments.latency_samples),
         "batch32_throughput_per_second": batch_throughput(classifier, texts, 32),
+    }
+
+
+def test_report(classifier, truth: list[str], texts: list[str], unknown_label: str | None) -> dict:
+    """Return the summary at the model's own operating point, and at each rule replayed."""
+    from chatbot.nlu.evaluation import evaluate_predictions
+    from chatbot.nlu.operating_points import RULES, threshold_for
+    from chatbot.nlu.scope_selection import load_scores
+
+    logits, scores = [], []
+    for start in range(0, len(texts), 32):
+        batch = classifier.scope_scores(texts[start : start + 32])
+        logits.append(batch.pop("logits"))
+        scores.append(batch)
+    guesses = [classifier.labels[i] for i in np.concatenate(logits).argmax(axis=-1)]
+    by_detector = {name: np.concatenate([s[name] for s in scores]) for name in scores[0]}
+
+    def summary_at(detector: str, threshold: float) -> dict:
+        values = by_detector[detector]
+        return evaluate_predictions(
+            truth, guesses, list(values < threshold), unknown_label, list(values)
+        )["summary"]
+
+    served = evaluate_predictions(
+        truth,
+        guesses,
+        list(by_detector[classifier.detector] < classifier.threshold),
+        unknown_label,
+        list(by_detector[classifier.detector]),
+    )
+    replayed = {}
+    for detector in by_detector:
+        stored = load_scores(classifier.directory, detector)
+        replayed[detector] = {
+            rule: summary_at(detector, threshold_for(rule, stored)) for rule in RULES
+        }
+    return {
+        "operating_point": {
+            "detector": classifier.detector,
+            "rule": classifier.metadata["scope"]["rule"],
+            "threshold": classifier.threshold,
+        },
+        "summary": served["summary"],
+        "most_confused": served["most_confused"][:5],
+        "every_detector_and_rule": replayed,
     }
 
 

@@ -1,8 +1,21 @@
-"""Intents and their examples, editable by admins; classifications, read-only."""
+"""Intents and their examples, editable by admins; classifications and trained models, read-only."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.views.decorators.http import require_safe
 
-from chatbot.nlu.models import Intent, MessageClassification, TrainingExample
+from chatbot.nlu import artefacts
+from chatbot.nlu.model_reports import (
+    VERSION_NAME,
+    model_report,
+    model_row,
+    read_metadata,
+    stored_versions,
+)
+from chatbot.nlu.models import Intent, MessageClassification, TrainedIntentModel, TrainingExample
 
 
 class TrainingExampleInline(admin.TabularInline):
@@ -41,3 +54,67 @@ class MessageClassificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Trained intent models: folders on disk, shown read-only. Promotion stays on the command line
+# (train_intents, set_operating_point), where it is checked against the served model.
+VIEW_INTENTS = "nlu.view_intent"
+
+
+@admin.register(TrainedIntentModel)
+class TrainedIntentModelAdmin(admin.ModelAdmin):
+    """The stored intent models and their validation report; nothing here changes them."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(VIEW_INTENTS)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self) -> list:
+        # Only these two pages: the model admin's add, change and delete pages do not apply.
+        def page(view):
+            return self.admin_site.admin_view(require_safe(view))
+
+        return [
+            path("", page(self.changelist_view), name="nlu_trainedintentmodel_changelist"),
+            path("<str:version>/", page(self.report_view), name="nlu_trainedintentmodel_report"),
+        ]
+
+    def changelist_view(self, request, extra_context=None) -> TemplateResponse:
+        self._check_access(request)
+        promoted = artefacts.promoted_version()
+        rows = [model_row(name, read_metadata(name), promoted) for name in stored_versions()]
+        return self._render(request, "admin/nlu/intent_models.html", "Intent models", rows=rows)
+
+    def report_view(self, request, version: str) -> TemplateResponse:
+        self._check_access(request)
+        if not VERSION_NAME.fullmatch(version):
+            raise Http404("No such intent model.")
+        metadata = read_metadata(version)
+        if metadata is None:
+            raise Http404("No such intent model.")
+        report = model_report(version, metadata, artefacts.promoted_version())
+        return self._render(
+            request, "admin/nlu/intent_model.html", f"Intent model {version}", report=report
+        )
+
+    def _check_access(self, request) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def _render(self, request, template: str, title: str, **context) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            **context,
+        }
+        return TemplateResponse(request, template, context)

@@ -2,12 +2,19 @@
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 
 PROMOTED_FILE = "promoted.json"
+# Format 2: model.onnx ends at the sentence vector; head.npy holds the intent directions,
+# reference.npz the vectors of a sample of training examples, validation_scores.npz every
+# out-of-scope detector's validation scores. Format 1 (no "format" key): model.onnx gives logits.
+FORMAT = 2
+HEAD_FILE = "head.npy"
+REFERENCE_FILE = "reference.npz"
 
 
 def models_root() -> Path:
@@ -49,3 +56,28 @@ def promote(version: str) -> None:
         json.dumps({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
     )
     temporary.replace(models_root() / PROMOTED_FILE)
+
+
+def derive(version: str, metadata: dict) -> str:
+    """Store a new version with `version`'s files and new metadata; return its name.
+
+    Models never change once stored: a new operating point is a new version, so a process that
+    serves the old one keeps a consistent model until it sees the new promotion.
+    """
+    source = models_root() / version
+    stem = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{version.split('-')[2]}-op"
+    derived, count = stem, 1
+    while (models_root() / derived).exists():
+        count += 1
+        derived = f"{stem}{count}"
+    target = models_root() / derived
+    target.mkdir()
+    for path in source.iterdir():
+        if path.name == "metadata.json" or not path.is_file():
+            continue
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
+    write_metadata(derived, {**metadata, "version": derived, "derived_from": version})
+    return derived

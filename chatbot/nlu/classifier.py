@@ -2,12 +2,14 @@
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from chatbot.nlu import artefacts
+from chatbot.nlu.out_of_scope import DETECTORS, Head, Reference, scope_scores, softmax, unit
 
 TOP_INTENTS = 5
 
@@ -32,22 +34,17 @@ class IntentPrediction:
         }
 
 
-class IntentClassifier:
-    """A trained model loaded for inference: calibrated confidences and a rejection threshold."""
+class SentenceEncoderSession:
+    """A model's ONNX graph and tokenizer: texts in, one row per text out."""
 
-    def __init__(self, directory: Path, threads: int = 1) -> None:
+    def __init__(self, directory: Path, max_length: int, threads: int = 1) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        self.metadata = json.loads((directory / "metadata.json").read_text())
-        self.version = self.metadata["version"]
-        self.labels: list[str] = self.metadata["labels"]
-        self.temperature: float = self.metadata["calibration"]["temperature"]
-        self.threshold: float = self.metadata["calibration"]["threshold"]
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         # The saved tokenizer may carry the training-time padding; rows are padded here instead.
         self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.metadata["settings"]["max_length"])
+        self.tokenizer.enable_truncation(max_length)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -55,8 +52,8 @@ class IntentClassifier:
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
 
-    def logits(self, texts: list[str]) -> np.ndarray:
-        """Return the raw logits for a batch of texts."""
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """Return the graph's output for a batch of texts, padded to the longest."""
         encodings = self.tokenizer.encode_batch(texts)
         width = max(len(encoding.ids) for encoding in encodings)
         input_ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -64,37 +61,102 @@ class IntentClassifier:
         for row, encoding in enumerate(encodings):
             input_ids[row, : len(encoding.ids)] = encoding.ids
             attention_mask[row, : len(encoding.ids)] = 1
-        (logits,) = self.session.run(
+        (output,) = self.session.run(
             None, {"input_ids": input_ids, "attention_mask": attention_mask}
         )
-        return logits
+        return output
+
+
+class IntentClassifier:
+    """A trained model loaded for inference: calibrated confidences and a rejection rule.
+
+    A message is refused (`is_low_confidence`) when the model's chosen out-of-scope score is
+    below its threshold (`out_of_scope`, `operating_points`). Models of format 1 give logits
+    from their graph and refuse by the top probability alone.
+    """
+
+    def __init__(self, directory: Path, threads: int = 1) -> None:
+        self.directory = directory
+        self.metadata = json.loads((directory / "metadata.json").read_text())
+        self.version = self.metadata["version"]
+        self.labels: list[str] = self.metadata["labels"]
+        self.temperature: float = self.metadata["calibration"]["temperature"]
+        self.format = self.metadata.get("format", 1)
+        self.encoder = self.metadata.get("encoder")
+        self.session = SentenceEncoderSession(
+            directory, self.metadata["settings"]["max_length"], threads
+        )
+        self.head: Head | None = None
+        self.reference: Reference | None = None
+        self.standardisation: dict = {}
+        if self.format >= 2:
+            self.head = Head(
+                np.load(directory / artefacts.HEAD_FILE), self.metadata["head"]["scale"]
+            )
+            with np.load(directory / artefacts.REFERENCE_FILE) as stored:
+                self.reference = Reference(
+                    stored["vectors"].astype(np.float32),
+                    stored["labels"],
+                    # Absent from models stored before the Mahalanobis score.
+                    stored.get("whitening"),
+                    stored.get("whitened_means"),
+                )
+            scope = self.metadata["scope"]
+            self.detector, self.threshold = scope["detector"], scope["threshold"]
+            self.standardisation = scope["standardisation"]
+        else:
+            self.detector = "probability"
+            self.threshold = self.metadata["calibration"]["threshold"]
+
+    def unit_vectors(self, texts: list[str]) -> np.ndarray:
+        """Return the sentences' unit vectors (models of format 2)."""
+        return unit(self.session.vectors(texts))
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Return the raw logits for a batch of texts."""
+        if self.head is None:
+            return self.session.vectors(texts)
+        return self.head.logits(self.unit_vectors(texts))
+
+    def scope_scores(self, texts: list[str], detectors: Sequence[str] = DETECTORS) -> dict:
+        """Return each detector's in-scope score per text, and the logits under "logits"."""
+        if self.head is None:
+            logits = self.logits(texts)
+            return {
+                "logits": logits,
+                "probability": softmax(logits / self.temperature).max(axis=-1),
+            }
+        vectors = self.unit_vectors(texts)
+        scores = scope_scores(
+            vectors,
+            self.head,
+            self.temperature,
+            self.reference,
+            self.standardisation,
+            detectors=detectors,
+        )
+        return {"logits": self.head.logits(vectors), **scores}
 
     def classify(self, texts: list[str]) -> list[IntentPrediction]:
         """Return the top intents of each text with calibrated confidences."""
         if not texts:
             return []
-        probabilities = softmax(self.logits(texts) / self.temperature)
+        scores = self.scope_scores(texts, (self.detector,))
+        probabilities = softmax(scores["logits"] / self.temperature)
         predictions = []
-        for row in probabilities:
+        for row, scope_score in zip(probabilities, scores[self.detector], strict=True):
             top = np.argsort(-row)[:TOP_INTENTS]
             ranking = [(self.labels[i], round(float(row[i]), 4)) for i in top]
-            confidence = float(row[top[0]])
             predictions.append(
                 IntentPrediction(
                     intent=ranking[0][0],
-                    confidence=round(confidence, 4),
-                    is_low_confidence=confidence < self.threshold,
+                    confidence=ranking[0][1],
+                    is_low_confidence=bool(scope_score < self.threshold),
                     ranking=ranking,
                     model_version=self.version,
                 )
             )
         return predictions
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Return row-wise probabilities, computed stably."""
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 _loaded: dict[str, IntentClassifier] = {}

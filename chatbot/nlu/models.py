@@ -63,3 +63,13 @@ class MessageClassification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.intent} ({self.confidence:.2f})"
+
+
+class TrainedIntentModel(Intent):
+    """A trained intent model, listed in the admin; the models themselves are folders on disk."""
+
+    class Meta:
+        proxy = True
+        # The admin pages ask for the permission to view intents, not one of their own.
+        default_permissions = ()
+        verbose_name = "intent model"

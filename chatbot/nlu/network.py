@@ -28,7 +28,7 @@ def base_encoder_dir() -> Path:
 
 def base_encoder_identity(max_length: int) -> str:
     """Return a hash of everything that decides the packaged encoder's sentence vectors."""
-    import transformers
+    from importlib.metadata import version
 
     from chatbot.nlu.embedding_cache import encoder_identity
 
@@ -39,7 +39,8 @@ def base_encoder_identity(max_length: int) -> str:
             "attention": ATTENTION_IMPLEMENTATION,
             "max_length": max_length,
             "torch": torch.__version__,
-            "transformers": transformers.__version__,
+            # Read from the package's metadata: importing transformers takes seconds.
+            "transformers": version("transformers"),
         },
     )
 
@@ -80,6 +81,24 @@ class IntentNetwork(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(self.embed(input_ids, attention_mask)))
+
+
+class SentenceEncoder(nn.Module):
+    """The network's encoder and pooling alone: what the exported ONNX graph computes."""
+
+    def __init__(self, network: IntentNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.network.embed(input_ids, attention_mask)
+
+
+def hidden_size() -> int:
+    """Return the packaged encoder's vector size, read from its config without loading it."""
+    import json
+
+    return json.loads((base_encoder_dir() / "config.json").read_text())["hidden_size"]
 
 
 def load_base_network(label_count: int) -> IntentNetwork:

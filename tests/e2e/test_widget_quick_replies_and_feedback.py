@@ -34,7 +34,28 @@ BOT_REPLY_TIMEOUT_MS = 90_000
 UI_TIMEOUT_MS = 15_000
 DEMO_KNOWLEDGE = REPO_ROOT / "knowledge" / "demo" / "kestrel_bank.json"
 # Short and ambiguous: what a visitor who is not sure how to ask types first.
-CANDIDATE_MESSAGES = ["card", "my card", "top up", "pending", "rate", "charge", "fee", "exchange"]
+# Short, vague messages: which of them the model is unsure enough about to ask depends on the
+# training draw, so there are many to try.
+CANDIDATE_MESSAGES = [
+    "card",
+    "my card",
+    "top up",
+    "pending",
+    "rate",
+    "charge",
+    "fee",
+    "exchange",
+    "money",
+    "payment",
+    "transfer",
+    "account",
+    "cash",
+    "problem",
+    "limit",
+    "my money",
+    "a question",
+    "help with my account",
+]
 # Run in the server's environment: the first turn of a new conversation, as the server plays it.
 ASK_THE_ENGINE = """
 import json

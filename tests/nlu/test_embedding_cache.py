@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.embedding_cache import (
     ABANDONED_TEMPORARY_SECONDS,
     EmbeddingCache,
@@ -28,16 +29,18 @@ TINY_TEXT_COUNT = 32
 def sentences_embedded(monkeypatch) -> list[int]:
     """Record how many sentences each call of the encoder embeds for training.
 
-    The network's own forward pass (the ONNX export and its check) is not counted: it runs on
-    every new model, whatever is cached.
+    The network's own forward pass and the ONNX export's trace are not counted: they run on
+    every new model whose encoder is not exported yet, whatever is cached.
     """
+    import torch
+
     counts: list[int] = []
     inside_forward = [False]
     embed, forward = IntentNetwork.embed, IntentNetwork.forward
 
     @functools.wraps(embed)
     def counting_embed(self, input_ids, attention_mask):
-        if not inside_forward[0]:
+        if not inside_forward[0] and not torch.jit.is_tracing():
             counts.append(int(input_ids.shape[0]))
         return embed(self, input_ids, attention_mask)
 
@@ -67,10 +70,31 @@ def test_a_second_training_on_the_same_examples_embeds_none_again_and_says_so(
     assert first_run == TINY_TEXT_COUNT
     assert sentences_embedded == []
     assert outcome.metadata["sentence_vector_cache"] == {"reused": TINY_TEXT_COUNT, "embedded": 0}
-    assert outcome.metadata["validation"]["accuracy"] >= 0.75
+    assert outcome.metadata["validation"]["summary"]["top1_accuracy"] >= 0.75
     progress = capsys.readouterr().err
     assert "Embedding examples: 24 reused from the cache, 0 to embed" in progress
     assert "Embedding validation: 8 reused from the cache, 0 to embed" in progress
+
+
+def test_a_retrain_with_every_vector_cached_never_loads_the_encoder(
+    settings, tmp_path, monkeypatch
+):
+    settings.VAR_DIR = tmp_path
+    first = train_and_store(tiny_examples(), FAST, show_progress=False)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the encoder was loaded although every vector is cached")
+
+    monkeypatch.setattr("chatbot.nlu.network.load_base_network", refuse)
+    monkeypatch.setattr("chatbot.nlu.network.load_base_tokenizer", refuse)
+    second = train_and_store(tiny_examples(), FAST, show_progress=False, force=True)
+
+    # The exported frozen encoder is shared: the same file, linked into both models.
+    assert (second.directory / "model.onnx").samefile(first.directory / "model.onnx")
+    assert second.metadata["onnx_max_abs_difference"] < 1e-3
+    assert promoted_classifier().classify(["somebody stole my card"])[0].intent == (
+        "lost_or_stolen_card"
+    )
 
 
 def test_only_a_changed_example_is_embedded_again(settings, tmp_path, sentences_embedded):

@@ -6,6 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from chatbot.nlu.importing import ImportFileError, read_examples, stored_examples
+from chatbot.nlu.operating_points import DEFAULT_RULE, RULES
+from chatbot.nlu.out_of_scope import DETECTORS
 from chatbot.nlu.training import TrainingSettings, train_and_store
 from knowledge.management.database_ready import require_migrated
 
@@ -42,6 +44,23 @@ class Command(BaseCommand):
             "--encoder-learning-rate", type=float, default=defaults.encoder_learning_rate
         )
         parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+        parser.add_argument(
+            "--operating-point",
+            choices=RULES,
+            default=DEFAULT_RULE,
+            help="how messages are refused: open (a refused right guess costs as much as a "
+            "wrong answer), balanced (unknown intents weigh as much as known ones), precise "
+            f"(answers right 97%% of the time on validation); default {DEFAULT_RULE}",
+        )
+        parser.add_argument(
+            "--threshold", type=float, help="refuse below this score instead of a named rule"
+        )
+        parser.add_argument(
+            "--detector",
+            choices=DETECTORS,
+            help="the score to refuse by (default: the best on validation; probability with "
+            "--threshold)",
+        )
         parser.add_argument("--threads", type=int, default=defaults.threads)
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument(
@@ -58,6 +77,9 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             threads=options["threads"],
             seed=options["seed"],
+            operating_point=options["operating_point"],
+            threshold=options["threshold"],
+            detector=options["detector"],
         )
         try:
             outcome = train_and_store(
@@ -74,11 +96,16 @@ class Command(BaseCommand):
                 json.dumps({**outcome.metadata, "promoted": outcome.is_promoted}, indent=2)
             )
             return
-        validation = outcome.metadata["validation"]
+        summary = outcome.metadata["validation"]["summary"]
+        scope = outcome.metadata["scope"]
         self.stdout.write(
-            f"Model {outcome.version}: validation accuracy {validation['accuracy']:.4f}, "
-            f"macro-F1 {validation['macro_f1']:.4f}, "
-            f"trained in {outcome.metadata['training_seconds']} s."
+            f"Model {outcome.version}, trained in {outcome.metadata['training_seconds']} s. "
+            f"On validation: top-1 accuracy {summary['top1_accuracy']:.4f}, "
+            f"{summary['accuracy_rejections_wrong']:.4f} with refusals counted wrong, "
+            f"coverage {summary['coverage']:.4f}, answered right "
+            f"{summary['accepted_accuracy']:.4f}, macro-F1 {summary['macro_f1']:.4f}.\n"
+            f"Refuses when the {scope['detector']} score is below {scope['threshold']:.4f} "
+            f"(operating point {scope['rule']})."
         )
         for note in outcome.notes:
             self.stdout.write(note)
