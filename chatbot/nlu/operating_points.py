@@ -1,7 +1,8 @@
 """Operating points: named rules that turn validation scores into a rejection threshold.
 
-A message whose score is below the threshold is refused ("not sure") instead of answered. The
-rules weigh the same three outcomes differently:
+A message whose score is below the threshold is flagged (`is_low_confidence`): the dialogue then
+answers its best guess with the runners-up as buttons, asks which was meant, or says it is not
+sure, instead of answering outright. The rules weigh the same three outcomes differently:
 
 - `open`: a refused right guess costs as much as a wrong answer (or an answered out-of-scope
   example, when there are some): the threshold with the fewest of those on validation. Messages
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 RULES = ("open", "balanced", "precise")
-# The rule under which the answer benchmark does best (docs/benchmarks.md, "Operating points").
+# The rule under which the answer benchmark does best (docs/benchmarks.md, "Refusals counted
+# honestly, operating points, unknown intents").
 DEFAULT_RULE = "precise"
 PRECISION = 0.97
 
