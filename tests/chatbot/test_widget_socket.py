@@ -154,22 +154,26 @@ async def test_a_second_tab_sees_the_conversation_live():
     await second_tab.close()
 
 
+ONE = [f"tab one #{i}: what exchange rate do you use?" for i in range(3)]
+TWO = [f"tab two #{i}: what exchange rate do you use?" for i in range(3)]
+
+
 async def test_two_tabs_sending_at_once_get_distinct_sequence_numbers_and_one_answer_each():
     first_tab = await connected_visitor()
     second_tab = WidgetClient()
     assert await second_tab.connect()
     await second_tab.hello(token=first_tab.token, last_seq=1)
 
+    # Questions with a one-message answer: text the model could read as a flow's start (blocking
+    # a card) would add the flow's prompts to the count.
     for i in range(3):
-        await first_tab.send({"type": "message", "client_id": f"one-{i}", "text": f"tab one #{i}"})
-        await second_tab.send({"type": "message", "client_id": f"two-{i}", "text": f"tab two #{i}"})
+        await first_tab.send({"type": "message", "client_id": f"one-{i}", "text": ONE[i]})
+        await second_tab.send({"type": "message", "client_id": f"two-{i}", "text": TWO[i]})
     await _wait_for_turns(6)
 
     stored = await stored_events(first_tab.conversation_id)
     assert [seq for seq, *_ in stored] == list(range(1, 14))
-    assert sorted(text for _, author, _, text in stored if author == "visitor") == sorted(
-        [f"tab one #{i}" for i in range(3)] + [f"tab two #{i}" for i in range(3)]
-    )
+    assert sorted(text for _, author, _, text in stored if author == "visitor") == sorted(ONE + TWO)
     assert sum(1 for _, author, *_ in stored if author == "bot") == 6
     await first_tab.close()
     await second_tab.close()
