@@ -239,7 +239,7 @@ async def test_a_message_left_unanswered_by_a_crash_is_answered_on_the_next_conn
     await client.close()
     # The server stored and acknowledged this message, then died before the turn completed.
     await database_sync_to_async(actions.record_visitor_message)(
-        uuid.UUID(client.conversation_id), "before-crash", "are you there?"
+        uuid.UUID(client.conversation_id), "before-crash", "what exchange rate do you use?"
     )
 
     back = WidgetClient()
