@@ -133,7 +133,8 @@ def save_scores(
         arrays[f"{name}.in_scope"] = validation.in_scope
         arrays[f"{name}.out_of_scope"] = validation.out_of_scope
         arrays[f"{name}.unknown"] = validation.unknown
-        arrays["is_right"] = validation.is_right
+    # Every detector judges the same guesses.
+    arrays["is_right"] = next(iter(scores.values())).is_right
     np.savez_compressed(directory / SCORES_FILE, **arrays)
 
 
