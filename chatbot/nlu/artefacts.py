@@ -25,8 +25,21 @@ def models_root() -> Path:
 
 
 def new_version(data_hash: str) -> str:
-    """Return a fresh, sortable version name."""
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{data_hash[:8]}"
+    """Return a fresh, sortable version name whose folder this call has created.
+
+    A cached retrain can finish within the second of the last one: the second model of that
+    second gets "-2", and so on. Creating the folder claims the name, even against another
+    trainer.
+    """
+    base = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{data_hash[:8]}"
+    for attempt in range(1000):
+        version = base if attempt == 0 else f"{base}-{attempt + 1}"
+        try:
+            (models_root() / version).mkdir()
+        except FileExistsError:
+            continue
+        return version
+    raise RuntimeError(f"No free version name after {base}")
 
 
 def read_metadata(version: str) -> dict:

@@ -12,6 +12,9 @@ from chatbot.nlu import artefacts
 from chatbot.nlu.out_of_scope import DETECTORS, Head, Reference, scope_scores, softmax, unit
 
 TOP_INTENTS = 5
+# The graph's metadata property that says how its weights are quantized (`onnx_export`).
+QUANTIZATION_PROPERTY = "quantization"
+DYNAMIC_INT8 = "dynamic int8"
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,16 @@ class IntentPrediction:
 
 
 class SentenceEncoderSession:
-    """A model's ONNX graph and tokenizer: texts in, one row per text out."""
+    """A model's ONNX graph and tokenizer: texts in, one row per text out.
 
-    def __init__(self, directory: Path, max_length: int, threads: int = 1) -> None:
+    A graph with dynamically quantized (int8) weights runs each text alone: it scales each
+    call's activations by their range over the whole input, so in a batch one text's vector
+    would depend on the others, and the same message could get another answer.
+    """
+
+    def __init__(
+        self, directory: Path, max_length: int, threads: int = 1, model_file: str = "model.onnx"
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -49,11 +59,19 @@ class SentenceEncoderSession:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            str(directory / model_file), options, providers=["CPUExecutionProvider"]
         )
+        properties = self.session.get_modelmeta().custom_metadata_map
+        self.runs_texts_alone = properties.get(QUANTIZATION_PROPERTY) == DYNAMIC_INT8
 
     def vectors(self, texts: list[str]) -> np.ndarray:
-        """Return the graph's output for a batch of texts, padded to the longest."""
+        """Return the graph's output for a batch of texts (see the class on quantized graphs)."""
+        if self.runs_texts_alone and len(texts) > 1:
+            return np.concatenate([self._run([text]) for text in texts])
+        return self._run(texts)
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        """Run the graph once on texts padded to the longest."""
         encodings = self.tokenizer.encode_batch(texts)
         width = max(len(encoding.ids) for encoding in encodings)
         input_ids = np.zeros((len(texts), width), dtype=np.int64)

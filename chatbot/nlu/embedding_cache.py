@@ -10,7 +10,7 @@ A run that embeds new texts adds them as one segment file, written under a tempo
 renamed, so a reader never sees a half-written file and concurrent trainers never overwrite each
 other's vectors. A file that cannot be read is reported, deleted and its texts embedded again.
 When segments pile up or the vectors exceed `MAX_VECTORS`, they are merged into one, keeping
-the vectors the current run used first; only the two most recently used identities are kept.
+the vectors the current run used first; only the four most recently used identities are kept.
 Deleting the folder is always safe: it only costs the next run the embedding.
 """
 
@@ -37,7 +37,8 @@ FORMAT_VERSION = 1
 # About 90 MB of all-MiniLM-L6-v2's 384 float32 dimensions; BANKING77 uses 10,000.
 MAX_VECTORS = 60_000
 MAX_SEGMENTS = 16
-KEPT_IDENTITIES = 2
+# Two encoder settings, each with the float graph's vectors and the int8 graph's.
+KEPT_IDENTITIES = 4
 # A temporary file this old belongs to a writer that died.
 ABANDONED_TEMPORARY_SECONDS = 3600
 SEGMENT_SUFFIX = ".npz"

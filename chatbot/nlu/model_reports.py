@@ -226,4 +226,16 @@ def model_report(version: str, metadata: dict, promoted: str | None) -> dict:
         "detectors": detector_rows(scope),
         "intents": intent_rows(_section(validation, "per_intent")),
         "confusions": confusion_rows(validation),
+        "served_graph": served_graph(_section(metadata, "quantization")),
+    }
+
+
+def served_graph(quantization: dict) -> dict | None:
+    """Return which graph serves (int8 or float) and the validation figures that decided it."""
+    if quantization.get("served") not in ("int8", "float32"):
+        return None
+    return {
+        "served": quantization["served"],
+        "int8": figure(quantization.get("validation_accuracy_int8")),
+        "float32": figure(quantization.get("validation_accuracy_float32")),
     }

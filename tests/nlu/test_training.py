@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from chatbot.nlu import artefacts
+from chatbot.nlu import training as training_module
 from chatbot.nlu.classifier import IntentClassifier, promoted_classifier
 from chatbot.nlu.importing import LabelledExample
 from chatbot.nlu.operating_points import DEFAULT_RULE, threshold_for
@@ -137,6 +138,29 @@ def test_fine_tuning_trains_the_encoder_and_rejection_uses_out_of_scope_examples
     assert summary["out_of_scope_examples"] == 4
     assert set(summary) >= {"out_of_scope_recall", "out_of_scope_precision", "out_of_scope_auroc"}
     assert IntentClassifier(outcome.directory).labels == sorted(TINY_INTENTS)
+
+
+def test_fine_tuning_starts_from_the_intents_mean_vectors_on_a_first_run(
+    settings, tmp_path, monkeypatch
+):
+    # A new VAR_DIR: the frozen encoder is exported first, which loads the network before the
+    # mean vectors exist.
+    settings.VAR_DIR = tmp_path
+    starts = []
+
+    def record_the_start(trainer, training, targets, validation):
+        starts.append(
+            (trainer.network.classifier.weight.detach().numpy().copy(), trainer.directions)
+        )
+
+    monkeypatch.setattr(training_module._Trainer, "_fine_tune", record_the_start)
+    training = TrainingSettings(mode="finetune", epochs=1, batch_size=8, validation_fraction=0.25)
+
+    train_and_store(tiny_examples(), training, show_progress=False)
+
+    ((weight, directions),) = starts
+    assert np.allclose(weight, directions)
+    assert np.allclose(np.linalg.norm(weight, axis=1), 1.0)
 
 
 def test_fine_tuning_runs_only_the_epochs_that_fit_its_time_budget(settings, tmp_path):
@@ -321,9 +345,10 @@ def test_the_served_model_refuses_by_its_recorded_score_and_threshold(settings, 
     )
     outcome = train_and_store(tiny_examples(), training, show_progress=False)
     classifier = promoted_classifier()
+    texts = [*REPLAY_TEXTS, "please recommend a good pizza place", "hello there"]
 
-    predictions = classifier.classify(REPLAY_TEXTS)
-    similarities = classifier.scope_scores(REPLAY_TEXTS, ("similarity",))["similarity"]
+    predictions = classifier.classify(texts)
+    similarities = classifier.scope_scores(texts, ("similarity",))["similarity"]
 
     assert outcome.metadata["scope"] | {"detectors": None, "standardisation": None} == {
         **outcome.metadata["scope"],
