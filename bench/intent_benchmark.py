@@ -195,6 +195,7 @@ def trained_model_figures(metadata: dict) -> dict:
             key: value for key, value in metadata["scope"].items() if key != "standardisation"
         },
         "onnx_max_abs_difference": metadata["onnx_max_abs_difference"],
+        "quantization": metadata.get("quantization"),
     }
 
 

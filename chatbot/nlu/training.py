@@ -302,11 +302,16 @@ def _served_model_accuracy(
     return round(right / len(validation), 6)
 
 
-def _warm_start(labels: list[str], head_identity: str) -> tuple[str, np.ndarray] | None:
+def _warm_start(
+    labels: list[str], head_identity: str, settings: TrainingSettings
+) -> tuple[str, np.ndarray] | None:
     """Return the promoted model's version and directions if a fast retrain can start there.
 
     It can when that model is a fast-mode one with the same intents, trained on the same
     frozen vectors: adding or changing a few examples then moves its directions only a little.
+    Its split must be drawn the same way (seed and share): under another split, that model
+    trained on questions the new one is validated on, and its start would look better than it
+    is and set too low a refusal threshold.
     """
     version = artefacts.promoted_version()
     if version is None:
@@ -318,6 +323,8 @@ def _warm_start(labels: list[str], head_identity: str) -> tuple[str, np.ndarray]
             or metadata["settings"]["mode"] != "fast"
             or metadata["labels"] != labels
             or metadata.get("head_trained_on") != head_identity
+            or metadata["settings"]["seed"] != settings.seed
+            or metadata["settings"]["validation_fraction"] != settings.validation_fraction
         ):
             return None
         return version, np.load(artefacts.models_root() / version / HEAD_FILE)
@@ -535,7 +542,11 @@ class _Trainer:
             [e.text for e in validation], "Embedding validation"
         )
         steps, started_from = self.settings.head_steps, None
-        warm = _warm_start(self.labels, self.base_identity) if self.settings.warm_start else None
+        warm = (
+            _warm_start(self.labels, self.base_identity, self.settings)
+            if self.settings.warm_start
+            else None
+        )
         if warm is not None:
             started_from, self.directions = warm
             steps = self.settings.warm_head_steps

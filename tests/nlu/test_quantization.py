@@ -120,6 +120,12 @@ def test_a_fast_retrain_starts_from_the_served_models_directions(settings, tmp_p
     fewer = [e for e in more if e.intent != "top_up_failed"]
     (stage,) = train_and_store(fewer, FAST, show_progress=False).metadata["history"]
     assert stage["started_from"] == "centroids"
+    # Another split: the served model trained on some of the new validation questions.
+    for changed in ({"seed": FAST.seed + 1}, {"validation_fraction": 0.3}):
+        train_and_store(more, FAST, show_progress=False, force=True)
+        other_split = TrainingSettings(**{**FAST.__dict__, **changed})
+        (stage,) = train_and_store(more, other_split, show_progress=False).metadata["history"]
+        assert stage["started_from"] == "centroids"
 
 
 RETRAIN = """
