@@ -691,32 +691,40 @@ class _Trainer:
         """
         texts = [e.text for e in validation]
         truth = self.label_ids(validation)
-        head = self.head()
         if self.is_encoder_base:
-            float_folder = self._base_export()
-            difference = onnx_export.export_record(float_folder)["onnx_max_abs_difference"]
-            float_accuracy = _accuracy(head, self.unit_vectors(texts), truth)
-            served_folder, quantization = float_folder, {"served": "float32"}
-            if self.settings.quantize:
-                int8_folder = onnx_export.cached_quantized(float_folder)
-                int8_cache = EmbeddingCache(cache_root(), _quantized_identity(self.base_identity))
-                session = _lazy_session(int8_folder, self.settings)
-                int8_vectors = unit(
-                    self._cached_vectors(int8_cache, session, texts, "Checking the int8 graph")
-                )
-                quantization = _quantization_verdict(
-                    float_accuracy, _accuracy(head, int8_vectors, truth)
-                )
-                if quantization["served"] == "int8":
-                    served_folder = int8_folder
-                    self.served_identity = int8_cache.identity
-                    self._served_cache = int8_cache
-            onnx_export.link_files(served_folder, directory)
-            self._served_session = _lazy_session(served_folder, self.settings)
-            return {"onnx_max_abs_difference": difference, "quantization": quantization}
+            return self._export_frozen(directory, texts, truth)
+        return self._export_fine_tuned(directory, texts, truth)
 
+    def _export_frozen(self, directory: Path, texts: list[str], truth: np.ndarray) -> dict:
+        """Link the frozen encoder's float or int8 graph; its vectors are cached either way."""
+        head = self.head()
+        float_folder = self._base_export()
+        difference = onnx_export.export_record(float_folder)["onnx_max_abs_difference"]
+        float_accuracy = _accuracy(head, self.unit_vectors(texts), truth)
+        served_folder, quantization = float_folder, {"served": "float32"}
+        if self.settings.quantize:
+            int8_folder = onnx_export.cached_quantized(float_folder)
+            int8_cache = EmbeddingCache(cache_root(), _quantized_identity(self.base_identity))
+            session = _lazy_session(int8_folder, self.settings)
+            int8_vectors = unit(
+                self._cached_vectors(int8_cache, session, texts, "Checking the int8 graph")
+            )
+            quantization = _quantization_verdict(
+                float_accuracy, _accuracy(head, int8_vectors, truth)
+            )
+            if quantization["served"] == "int8":
+                served_folder = int8_folder
+                self.served_identity = int8_cache.identity
+                self._served_cache = int8_cache
+        onnx_export.link_files(served_folder, directory)
+        self._served_session = _lazy_session(served_folder, self.settings)
+        return {"onnx_max_abs_difference": difference, "quantization": quantization}
+
+    def _export_fine_tuned(self, directory: Path, texts: list[str], truth: np.ndarray) -> dict:
+        """Export the fine-tuned encoder into `directory`, then quantize it if validation allows."""
         from chatbot.nlu.classifier import SentenceEncoderSession
 
+        head = self.head()
         sample = texts[:16]
         onnx_export.export_encoder(self.network, self.tokenizer, directory, self._encode(sample))
         difference = self._export_difference(directory, sample)
