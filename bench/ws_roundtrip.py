@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import resource
 import sys
 import time
@@ -522,18 +523,31 @@ async def verify_one(visitor: Visitor, args: argparse.Namespace) -> tuple[bool, 
             f"visitor messages differ: sent {len(sent_ids)}, stored {len(got_ids)} "
             f"(missing {missing}, repeated {extra}, text/order mismatch otherwise)"
         )
-    # Every visitor message must be followed by exactly one bot reply before the next one.
-    # (A bot greeting before the first visitor message is allowed and ignored.)
+    # Every visitor message is answered before the next one: by one bot message or more (a
+    # tentative answer sends its other options as a second one). A bot greeting before the
+    # first visitor message is allowed and ignored.
     first_visitor = next(
         (k for k, e in enumerate(messages) if e["author"] == "visitor"), len(messages)
     )
-    tail = [e["author"] for e in messages[first_visitor:]]
-    expected = ["visitor", "bot"] * len(visitor.sent)
-    if tail != expected:
-        pattern = "".join(author[0] for author in tail)[:60]
+    tail = messages[first_visitor:]
+    pattern = "".join(e["author"][0] for e in tail)
+    if not re.fullmatch(r"(vb+)*", pattern) or pattern.count("v") != len(visitor.sent):
         return False, (
-            f"expected visitor/bot alternation x{len(visitor.sent)}, "
-            f"got {tail.count('bot')} bot replies, pattern {pattern}"
+            f"expected each of {len(visitor.sent)} visitor messages answered before the next, "
+            f"pattern {pattern[:60]}"
+        )
+    # And the stored replies are those the visitor saw live. Only the last answer may hold more
+    # than was seen: the client stops listening at its first message, and a tentative answer's
+    # options follow it.
+    stored_bot = [e.get("seq") for e in tail if e["author"] == "bot"]
+    first_seq = tail[0].get("seq") if tail else 0
+    seen_bot = sorted(seq for seq in visitor.bot_events if seq > first_seq)
+    last_visitor_seq = max((e.get("seq") for e in tail if e["author"] == "visitor"), default=0)
+    unseen = [seq for seq in stored_bot if seq not in set(seen_bot)]
+    if set(seen_bot) - set(stored_bot) or any(seq < last_visitor_seq for seq in unseen):
+        return False, (
+            f"stored bot messages differ from those received live: stored {len(stored_bot)}, "
+            f"received {len(seen_bot)}"
         )
     return True, None
 
