@@ -25,13 +25,16 @@ def models_root() -> Path:
 
 
 def new_version(data_hash: str) -> str:
-    """Return a fresh, sortable version name whose folder this call has created.
+    """Return a fresh, sortable version name whose folder this call has created."""
+    return _claim(f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{data_hash[:8]}")
 
-    A cached retrain can finish within the second of the last one: the second model of that
-    second gets "-2", and so on. Creating the folder claims the name, even against another
-    trainer.
+
+def _claim(base: str) -> str:
+    """Create the folder `base`, or `base-2`, `base-3`... if taken; return the name created.
+
+    A cached retrain can finish within the second of the last one. Creating the folder claims
+    the name, even against another trainer.
     """
-    base = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{data_hash[:8]}"
     for attempt in range(1000):
         version = base if attempt == 0 else f"{base}-{attempt + 1}"
         try:
@@ -78,13 +81,8 @@ def derive(version: str, metadata: dict) -> str:
     serves the old one keeps a consistent model until it sees the new promotion.
     """
     source = models_root() / version
-    stem = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{version.split('-')[2]}-op"
-    derived, count = stem, 1
-    while (models_root() / derived).exists():
-        count += 1
-        derived = f"{stem}{count}"
+    derived = _claim(f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{version.split('-')[2]}-op")
     target = models_root() / derived
-    target.mkdir()
     for path in source.iterdir():
         if path.name == "metadata.json" or not path.is_file():
             continue

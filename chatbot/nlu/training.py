@@ -15,7 +15,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -333,21 +333,24 @@ def _warm_start(
         return None
 
 
-def _embed_in_length_order(
-    session, texts: list[str], description: str, show_progress: bool
+def _in_length_order(
+    embed_batch: Callable[[list[str]], np.ndarray],
+    texts: list[str],
+    description: str = "",
+    show_progress: bool = False,
 ) -> np.ndarray:
-    """Run an ONNX session over batches of similar-length texts; rows in the texts' order."""
+    """Embed texts in batches of similar length (little padding); rows in the texts' order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    rows = np.zeros((len(texts), 0), dtype=np.float32)
+    rows: np.ndarray | None = None
     for start in _progress(
         range(0, len(texts), INFERENCE_BATCH), description, bool(description) and show_progress
     ):
         chosen = order[start : start + INFERENCE_BATCH]
-        vectors = session.vectors([texts[i] for i in chosen])
-        if rows.shape[1] == 0:
-            rows = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        vectors = embed_batch([texts[i] for i in chosen])
+        if rows is None:
+            rows = np.zeros((len(texts), *vectors.shape[1:]), dtype=np.float32)
         rows[chosen] = vectors
-    return rows
+    return rows if rows is not None else np.zeros((0, 0), dtype=np.float32)
 
 
 class _Trainer:
@@ -463,7 +466,9 @@ class _Trainer:
     def _sentence_vectors(self, texts: list[str], description: str | None) -> np.ndarray:
         """Return the encoder's vectors of `texts`; the base encoder's come from the cache."""
         if not self.is_encoder_base:
-            return self._in_length_order(texts, self.network.embed, description).numpy()
+            return _in_length_order(
+                self._torch_rows(self.network.embed), texts, description or "", self.show_progress
+            )
         return self._cached_vectors(
             self.embedding_cache, self._base_encoder_session, texts, description
         )
@@ -478,8 +483,8 @@ class _Trainer:
                 file=sys.stderr,
             )
         if missing:
-            vectors = _embed_in_length_order(
-                session(), missing, description or "", self.show_progress
+            vectors = _in_length_order(
+                session().vectors, missing, description or "", self.show_progress
             )
             cache.add(missing, vectors)
             found.update(zip(missing, vectors, strict=True))
@@ -513,27 +518,21 @@ class _Trainer:
 
         session = SentenceEncoderSession(folder, self.settings.max_length, threads=1)
         exported = unit(session.vectors(texts))
-        expected = unit(self._in_length_order(texts, self.network.embed).numpy())
+        expected = unit(_in_length_order(self._torch_rows(self.network.embed), texts))
         return round(float(np.abs(exported - expected).max()), 6)
 
-    def _in_length_order(self, texts: list[str], function, description: str | None = None):
-        """Run `function` over batches of similar-length texts; return rows in the texts' order."""
+    def _torch_rows(self, function) -> Callable[[list[str]], np.ndarray]:
+        """Return `function` (a network part: token ids in, rows out) as texts in, numpy out."""
         import torch
 
         self.network.eval()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        outputs = []
-        starts = range(0, len(texts), INFERENCE_BATCH)
-        with torch.no_grad():
-            for start in _progress(
-                starts, description or "", bool(description) and self.show_progress
-            ):
-                encoded = self._encode([texts[i] for i in order[start : start + INFERENCE_BATCH]])
-                outputs.append(function(encoded["input_ids"], encoded["attention_mask"]))
-        rows = torch.cat(outputs)
-        restored = torch.empty_like(rows)
-        restored[torch.tensor(order)] = rows
-        return restored
+
+        def embed_batch(texts: list[str]) -> np.ndarray:
+            encoded = self._encode(texts)
+            with torch.no_grad():
+                return function(encoded["input_ids"], encoded["attention_mask"]).numpy()
+
+        return embed_batch
 
     def _fit_directions(
         self, vectors: np.ndarray, targets: np.ndarray, validation: list[LabelledExample]
@@ -551,9 +550,7 @@ class _Trainer:
         if warm is not None:
             started_from, self.directions = warm
             steps = self.settings.warm_head_steps
-        progress = _progress(
-            range(steps), "Training the classifier", self.show_progress, total=steps
-        )
+        progress = _progress(None, "Training the classifier", self.show_progress, total=steps)
         fitted = fit_directions(
             unit(vectors),
             targets,
@@ -680,7 +677,7 @@ class _Trainer:
             # What the network computes in evaluation, on the cached vectors: only the
             # classifier runs.
             return self.head().logits(self.unit_vectors(texts))
-        return self._in_length_order(texts, self.network).numpy()
+        return _in_length_order(self._torch_rows(self.network), texts)
 
     def export(self, directory: Path, validation: list[LabelledExample]) -> dict:
         """Write the served graph (`model.onnx`) and tokenizer into `directory`.
@@ -734,15 +731,13 @@ class _Trainer:
         )
         quantization = {"served": "float32"}
         if self.settings.quantize:
-            float_vectors = unit(_embed_in_length_order(float_session, texts, "", False))
+            float_vectors = unit(_in_length_order(float_session.vectors, texts))
             quantized = directory / f"quantized-{onnx_export.MODEL_FILE}"
             onnx_export.quantize(directory / onnx_export.MODEL_FILE, quantized)
             int8_session = SentenceEncoderSession(
                 directory, self.settings.max_length, self.settings.threads, quantized.name
             )
-            int8_vectors = unit(
-                _embed_in_length_order(int8_session, texts, "Checking the int8 graph", False)
-            )
+            int8_vectors = unit(_in_length_order(int8_session.vectors, texts))
             quantization = _quantization_verdict(
                 _accuracy(head, float_vectors, truth), _accuracy(head, int8_vectors, truth)
             )
@@ -764,7 +759,7 @@ class _Trainer:
                 self._cached_vectors(self._served_cache, self._served_session, texts, description)
             )
         session = self._served_session()
-        return unit(_embed_in_length_order(session, texts, description or "", self.show_progress))
+        return unit(_in_length_order(session.vectors, texts, description or "", self.show_progress))
 
 
 FINE_TUNED = "fine-tuned"

@@ -34,14 +34,21 @@ def sentences_embedded(monkeypatch) -> list[int]:
     is cached.
     """
     counts: list[int] = []
-    embed = training._embed_in_length_order
+    base_session = training._Trainer._base_encoder_session
 
-    @functools.wraps(embed)
-    def counting_embed(session, texts, description, show_progress):
-        counts.append(len(texts))
-        return embed(session, texts, description, show_progress)
+    class CountingSession:
+        def __init__(self, session) -> None:
+            self.session = session
 
-    monkeypatch.setattr(training, "_embed_in_length_order", counting_embed)
+        def vectors(self, texts: list[str]):
+            counts.append(len(texts))
+            return self.session.vectors(texts)
+
+    @functools.wraps(base_session)
+    def counting_session(trainer):
+        return CountingSession(base_session(trainer))
+
+    monkeypatch.setattr(training._Trainer, "_base_encoder_session", counting_session)
     return counts
 
 

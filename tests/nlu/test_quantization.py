@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from chatbot.nlu import artefacts, training
+from chatbot.nlu import training
 from chatbot.nlu.classifier import (
     DYNAMIC_INT8,
     QUANTIZATION_PROPERTY,
@@ -173,4 +173,3 @@ def test_a_cached_fast_retrain_never_imports_torch(settings, tmp_path):
         "embedded": 1,
         "promoted": True,
     }
-    assert artefacts.promoted_version() is not None
