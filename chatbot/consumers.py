@@ -4,11 +4,12 @@ import asyncio
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatbot import actions
+from chatbot.admission import current_load
+from chatbot.database_threads import database_call
 from chatbot.frames import FrameError, Limits, parse_frame
 from chatbot.groups import conversation_group
 from chatbot.locks import LockTimeout, conversation_lock
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_NO_HELLO = 4408
+# The websocket's own "try again later".
+CLOSE_BUSY = 1013
 REPLAY_BATCH = 500
 LOCAL_ONLY_FRAMES = ("stream_start", "stream_delta", "stream_replace")
 # The handoff status while the bot has the conversation (no handoff open).
@@ -40,6 +43,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.session: VisitorSession | None = None
+        self.load = current_load()
+        self.is_counted = False
+        self.hello_deadline: asyncio.TimerHandle | None = None
         self.limits = Limits(settings.CHAT_MAX_FRAME_BYTES, settings.CHAT_MAX_MESSAGE_CHARS)
         # Any frame counts here; messages also count against the visitor's own limit.
         self.frame_budget = SlidingWindow(
@@ -50,6 +56,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.is_closed = False
         self.classifications = PendingClassifications(self.channel_name)
         await self.accept()
+        refusal = self.load.refuse_socket()
+        if refusal is not None:
+            # Before any hello: the visitor's conversation is untouched, the widget retries.
+            await self.send_frame(
+                {
+                    "type": "error",
+                    "code": "busy",
+                    "message": "The assistant is very busy right now; please try again shortly.",
+                    "retry_after": refusal.retry_after,
+                }
+            )
+            await self.close(code=CLOSE_BUSY)
+            return
+        self.load.open_sockets += 1
+        self.is_counted = True
         self.hello_deadline = asyncio.get_running_loop().call_later(
             settings.CHAT_HELLO_TIMEOUT_SECONDS,
             lambda: asyncio.ensure_future(self._close_without_hello()),
@@ -57,7 +78,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.is_closed = True
-        self.hello_deadline.cancel()
+        if self.hello_deadline is not None:
+            self.hello_deadline.cancel()
+        if self.is_counted:
+            self.load.open_sockets -= 1
+            self.is_counted = False
+        self.load.awaiting.discard(self)
         if self.turn_worker is not None:
             # A turn under way is finished and committed, not cut off: its reply is
             # then waiting for the visitor's next connection.
@@ -70,6 +96,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.is_closed:
+            return  # a socket refused as busy, closing
         try:
             retry_after = self.frame_budget.hit()
             if retry_after is not None:
@@ -89,7 +117,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The hello has arrived; a busy server may take a while to admit the visitor.
         self.hello_deadline.cancel()
         try:
-            session = await database_sync_to_async(admit_visitor)(frame["token"])
+            session = await database_call(admit_visitor)(frame["token"])
         except (InvalidToken, ExpiredToken) as error:
             code, message = (
                 ("token_expired", "Your chat session has expired; start a new one.")
@@ -121,6 +149,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.turn_requested.set()
 
     async def on_message(self, frame: dict) -> None:
+        refusal = self.load.refuse_message()
+        if refusal is not None:
+            # Refused before it is stored: the widget keeps it and sends it again.
+            raise FrameError(
+                "busy",
+                "The assistant is very busy right now; your message will be sent again shortly.",
+                client_id=frame["client_id"],
+                retry_after=refusal.retry_after,
+            )
+        # The slot is taken before anything is awaited, so that messages arriving together
+        # cannot all pass the check. The turn worker lets it go once nothing is left to answer.
+        self.load.awaiting.add(self)
+        try:
+            await self._store_message(frame)
+        finally:
+            self.turn_requested.set()
+
+    async def _store_message(self, frame: dict) -> None:
         retry_after = await hit_visitor_message_limit(self.session.visitor_id)
         if retry_after is not None:
             raise FrameError(
@@ -129,7 +175,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 client_id=frame["client_id"],
                 retry_after=retry_after,
             )
-        event, is_duplicate = await database_sync_to_async(actions.record_visitor_message)(
+        event, is_duplicate = await database_call(actions.record_visitor_message)(
             self.session.conversation_id, frame["client_id"], frame["text"]
         )
         await self.send_frame(
@@ -142,7 +188,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         if not is_duplicate:
             await self.publish(event.as_frame())
-        self.turn_requested.set()
 
     async def on_resume(self, frame: dict) -> None:
         await self.replay(frame["last_seq"])
@@ -159,8 +204,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation_id = self.session.conversation_id
         # Under the conversation's lock, so a turn being answered finishes first.
         async with conversation_lock(conversation_id):
-            state = await database_sync_to_async(_state_of)(conversation_id)
-            handoff, is_new = await database_sync_to_async(handoff_actions.open_handoff)(
+            state = await database_call(_state_of)(conversation_id)
+            handoff, is_new = await database_call(handoff_actions.open_handoff)(
                 conversation_id, "requested", state.get("active_intent")
             )
         if not is_new and handoff.status in handoff.OPEN_STATUSES:
@@ -169,34 +214,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_handoff_status()
 
     async def on_handoff_cancel(self, frame: dict) -> None:
-        cancelled = await database_sync_to_async(handoff_actions.cancel_by_visitor)(
+        cancelled = await database_call(handoff_actions.cancel_by_visitor)(
             self.session.conversation_id
         )
         if cancelled is None:
             await self._send_handoff_status()
 
     async def _send_handoff_status(self) -> None:
-        status = await database_sync_to_async(current_status_frame)(self.session.conversation_id)
+        status = await database_call(current_status_frame)(self.session.conversation_id)
         await self.send_frame(status or BOT_STATUS)
 
     async def on_leave_message(self, frame: dict) -> None:
-        await database_sync_to_async(handoff_actions.leave_message)(
+        await database_call(handoff_actions.leave_message)(
             self.session.conversation_id, frame["text"], frame["contact"]
         )
         await self.send_frame({"type": "handoff", "status": "message_left"})
 
     async def on_rate(self, frame: dict) -> None:
         try:
-            await database_sync_to_async(handoff_actions.rate)(
-                self.session.conversation_id, frame["score"]
-            )
+            await database_call(handoff_actions.rate)(self.session.conversation_id, frame["score"])
         except handoff_actions.HandoffError as error:
             raise FrameError(error.code, str(error)) from None
         await self.send_frame({"type": "handoff", "status": "rated"})
 
     async def on_feedback(self, frame: dict) -> None:
         try:
-            feedback = await database_sync_to_async(actions.record_answer_feedback)(
+            feedback = await database_call(actions.record_answer_feedback)(
                 self.session.conversation_id, frame["seq"], frame["rating"]
             )
         except actions.UnknownAnswer:
@@ -221,7 +264,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 break
         await self.send_frame({"type": "synced", "last_seq": last_sent})
 
-    @database_sync_to_async
+    @database_call
     def _load_events(self, after_seq: int) -> list[dict]:
         conversation = Conversation(pk=self.session.conversation_id)
         events = conversation.events_after(after_seq).select_related("feedback")
@@ -285,6 +328,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.turn_requested.set()
             except Exception:
                 logger.exception("Answering conversation %s failed", self.session.conversation_id)
+            if not self.turn_requested.is_set():
+                self.load.awaiting.discard(self)
 
     async def _close_without_hello(self) -> None:
         if self.session is None:

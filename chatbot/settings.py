@@ -134,6 +134,9 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
+# Threads that run the websocket's database calls with PostgreSQL (SQLite uses one), each with
+# its own connection: `chatbot.database_threads`.
+DATABASE_THREADS = env_int("DATABASE_THREADS", 4, 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery, locks, rate limits ---------------------------------------
@@ -191,7 +194,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+    # Look for tasks a dead worker held (unacknowledged, older than the visibility timeout)
+    # every 5 s. Kombu's default looks every 10th sweep of 10 s: a task of a worker process
+    # killed with its whole pool (a thread pool) would wait up to 100 s more.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_ROUTES = {"nlu.*": {"queue": "nlu"}, "handoff.*": {"queue": "handoff"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
@@ -210,6 +220,14 @@ CHAT_RATE_LIMIT_WINDOW_SECONDS = env_float("CHAT_RATE_LIMIT_WINDOW_SECONDS", 10.
 CHAT_TOKEN_MAX_AGE_DAYS = env_float("CHAT_TOKEN_MAX_AGE_DAYS", 30.0, 0.0001)
 CHAT_HELLO_TIMEOUT_SECONDS = env_float("CHAT_HELLO_TIMEOUT_SECONDS", 10.0, 0.1)
 CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)
+# Admission control (`chatbot.admission`), per web process: past these, a new message or
+# socket is refused with a `busy` frame and a retry time, never taken on and answered badly.
+# Visitors waiting for an answer, classification tasks queued for the workers (or here,
+# embedded), open sockets; and the retry time a refusal gives (spread by up to half again).
+CHAT_BUSY_TURNS = env_int("CHAT_BUSY_TURNS", 100, 1)
+NLU_BUSY_QUEUE_DEPTH = env_int("NLU_BUSY_QUEUE_DEPTH", 100, 1)
+CHAT_MAX_CONNECTIONS = env_int("CHAT_MAX_CONNECTIONS", 5000, 1)
+CHAT_BUSY_RETRY_SECONDS = env_float("CHAT_BUSY_RETRY_SECONDS", 5.0, 0.1)
 
 # --- Content-Security-Policy ----------------------------------------------------------------
 
@@ -220,8 +238,18 @@ CSP_CONNECT_SRC = env_csp_sources("CSP_CONNECT_SRC", [])
 # --- Intent classification --------------------------------------------------------------------
 
 NLU_QUEUE = "nlu"
-# How long a turn waits for the classifier before answering "I didn't catch that".
-NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 3.0, 0.05)
+# How long a turn waits for one attempt at classifying its message; the next attempt sends the
+# request again. After NLU_ATTEMPTS the bot says it is busy (never a guess at the message).
+NLU_TIMEOUT_SECONDS = env_float("NLU_TIMEOUT_SECONDS", 5.0, 0.05)
+NLU_ATTEMPTS = env_int("NLU_ATTEMPTS", 4, 1)
+# How often a web process reads the length of the workers' queue while messages come in.
+NLU_QUEUE_SAMPLE_SECONDS = env_float("NLU_QUEUE_SAMPLE_SECONDS", 0.25, 0.01)
+# The most messages classified in one call: one task to the workers, or one run in-process.
+NLU_MAX_BATCH = env_int("NLU_MAX_BATCH", 32, 1)
+# A worker with a thread pool classifies the requests of tasks running at the same time in one
+# call: it waits up to this long for more, or until it has NLU_WORKER_MAX_BATCH requests.
+NLU_WORKER_BATCH_WINDOW_MS = env_float("NLU_WORKER_BATCH_WINDOW_MS", 2.0, 0.0)
+NLU_WORKER_MAX_BATCH = env_int("NLU_WORKER_MAX_BATCH", 64, 1)
 # The demo bank's knowledge graph and intents (BANKING77's training split), loaded by `make run`.
 DEMO_KNOWLEDGE_FILE = Path(
     env_str("DEMO_KNOWLEDGE_FILE", str(BASE_DIR / "knowledge" / "demo" / "kestrel_bank.json"))

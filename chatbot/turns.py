@@ -5,18 +5,20 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 
 from chatbot import actions, engine
+from chatbot.database_threads import database_call
 from chatbot.llm import Replace
 from chatbot.locks import conversation_lock
 from chatbot.models import Conversation, Event
 from chatbot.turn_configuration import configured_turn
 from handoff import actions as handoff_actions
 from handoff.state_machine import bot_may_answer
+from knowledge.graph import KnowledgeGraph
 from knowledge.service import current_graph
 
 logger = logging.getLogger(__name__)
@@ -45,12 +47,13 @@ async def answer_unanswered_messages(
     may follow up (on the Celery workers); without it, the engine answers without one.
     """
     async with conversation_lock(conversation_id):
-        state, pending, owner = await _load_unanswered(conversation_id)
-        for visitor_event_id, seq, text in pending:
+        loaded = await _load_unanswered(conversation_id)
+        state, owner, knowledge = loaded.state, loaded.owner, loaded.knowledge
+        for index, (visitor_event_id, seq, text) in enumerate(loaded.pending):
             if not bot_may_answer(owner):
                 # A person has the conversation: the message is theirs to answer (they see it
                 # live); the bot records it as handled so it never answers it later.
-                await database_sync_to_async(actions.complete_turn)(
+                await database_call(actions.complete_turn)(
                     conversation_id,
                     visitor_event_id,
                     [],
@@ -63,25 +66,52 @@ async def answer_unanswered_messages(
             if understand:
                 context = engine.understanding_context(state)
                 understanding = await understand(visitor_event_id, text, context)
+            # The first message's context came with the load; a later one follows this loop's
+            # own replies, so it is read again.
+            recent = loaded.recent if index == 0 else await _recent_messages(conversation_id, seq)
             state, owner = await _answer_one(
-                conversation_id, state, visitor_event_id, seq, text, understanding, output
+                conversation_id,
+                state,
+                visitor_event_id,
+                seq,
+                text,
+                understanding,
+                output,
+                knowledge,
+                recent,
             )
-        return len(pending)
+        return len(loaded.pending)
 
 
-@database_sync_to_async
-def _recent_messages(conversation_id: uuid.UUID, before_seq: int) -> tuple[tuple[str, str], ...]:
+@dataclass(frozen=True)
+class _Unanswered:
+    """What a turn needs from the database, read in one trip to the database thread."""
+
+    state: dict
+    owner: str
+    # (event id, seq, text) of each visitor message without a turn, oldest first.
+    pending: list[tuple[int, int, str]]
+    # The messages before the first pending one, as (author, text), oldest first.
+    recent: tuple[tuple[str, str], ...]
+    knowledge: KnowledgeGraph
+
+
+def _recent_before(conversation_id: uuid.UUID, before_seq: int) -> tuple[tuple[str, str], ...]:
     messages = Event.objects.filter(
         conversation_id=conversation_id, kind=Event.MESSAGE, seq__lt=before_seq
     ).order_by("-seq")[:RECENT_MESSAGES]
     return tuple((event.author, event.text) for event in reversed(messages))
 
 
-@database_sync_to_async
-def _load_unanswered(conversation_id: uuid.UUID) -> tuple[dict, list[tuple[int, int, str]], str]:
-    conversation = Conversation.objects.get(pk=conversation_id)
-    pending = conversation.unanswered_messages().values_list("id", "seq", "text")
-    return conversation.state, list(pending), conversation.owner
+_recent_messages = database_call(_recent_before)
+
+
+@database_call
+def _load_unanswered(conversation_id: uuid.UUID) -> _Unanswered:
+    conversation = Conversation.objects.only("state", "owner").get(pk=conversation_id)
+    pending = list(conversation.unanswered_messages().values_list("id", "seq", "text"))
+    recent = _recent_before(conversation_id, pending[0][1]) if pending else ()
+    return _Unanswered(conversation.state, conversation.owner, pending, recent, current_graph())
 
 
 async def _answer_one(
@@ -92,10 +122,10 @@ async def _answer_one(
     text: str,
     understanding: dict | None,
     output: ConversationOutput,
+    knowledge: KnowledgeGraph,
+    recent: tuple[tuple[str, str], ...],
 ) -> tuple[dict, str]:
     try:
-        knowledge = await database_sync_to_async(current_graph)()
-        recent = await _recent_messages(conversation_id, seq)
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
             state, text, understanding, knowledge, configured_turn(), recent
         )
@@ -110,7 +140,7 @@ async def _answer_one(
         "understanding": understanding or {},
         "trace": result.trace,
     }
-    events = await database_sync_to_async(actions.complete_turn)(
+    events = await database_call(actions.complete_turn)(
         conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
     )
     for (stream_id, _), event in zip(streamed, events, strict=True):
@@ -120,7 +150,7 @@ async def _answer_one(
     await output.publish({"type": "typing", "author": "bot", "is_typing": False})
     owner = Conversation.Owner.BOT
     if result.trace.get("handoff"):
-        handoff = await database_sync_to_async(handoff_actions.request_handoff)(
+        handoff = await database_call(handoff_actions.request_handoff)(
             conversation_id, result.trace["handoff"], result.trace.get("intent")
         )
         if handoff.status == handoff.Status.WAITING:

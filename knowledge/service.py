@@ -65,6 +65,15 @@ def current_graph() -> KnowledgeGraph:
         return _graph
 
 
+def built_graph() -> KnowledgeGraph | None:
+    """Return the graph this process built last, without checking the version (no I/O).
+
+    For work that follows a turn's own `current_graph()` by milliseconds, such as classifying
+    the turn's message, off the database thread.
+    """
+    return _graph
+
+
 def _rebuild() -> None:
     """Load the graph with the collector paused and make it current; freeze it if it is big."""
     global _graph, _replaced

@@ -42,7 +42,15 @@ def requires_services():
         pytest.skip("needs DATABASE_URL (PostgreSQL) and REDIS_URL: `make test-services` sets them")
 
 
-def start_celery_worker(var_dir: Path, queues: str, app: str = "chatbot", log_name: str = "worker"):
+def start_celery_worker(
+    var_dir: Path,
+    queues: str,
+    app: str = "chatbot",
+    log_name: str = "worker",
+    pool: str = "prefork",
+    concurrency: int = 1,
+    environment: dict | None = None,
+):
     """Start a real Celery worker process on the test database and Redis; return it once ready."""
     environment = {
         **os.environ,
@@ -51,9 +59,10 @@ def start_celery_worker(var_dir: Path, queues: str, app: str = "chatbot", log_na
         "VAR_DIR": str(var_dir),
         # Offers lapse quickly, so the test of an agent who does not accept stays short.
         "HANDOFF_OFFER_SECONDS": "3",
+        **(environment or {}),
     }
     worker = ["-m", "celery", "-A", app, "worker", "-Q", queues, "--loglevel", "INFO"]
-    pool = ["--concurrency", "1", "--pool", "prefork"]
+    pool = ["--concurrency", str(concurrency), "--pool", pool]
     name = ["--hostname", f"{log_name}-%h-{time.monotonic_ns()}"]
     log_path = Path(tempfile.mkdtemp(prefix="chatbot-worker-")) / f"{log_name}.log"
     process = start_logged([*worker, *pool, *name], environment, log_path)

@@ -589,7 +589,10 @@ def fallback(state: DialogueState, turn: TrackedTurn) -> Decision:
             kind="out_of_scope" if state.low_confidence_streak >= 1 else "unsure",
             replies=[PlannedReply("unsure", text)],
         )
-    if turn.status in ("timeout", "unknown_message"):
+    if turn.status == "timeout":
+        # Said honestly: the message was fine, the service was overloaded.
+        return Decision(kind="busy", replies=[PlannedReply("busy", say.BUSY)])
+    if turn.status == "unknown_message":
         return Decision(kind="not_caught", replies=[PlannedReply("not_caught", say.NOT_CAUGHT)])
     text = say.GREETING if state.turn_count == 1 else say.ACKNOWLEDGEMENT
     return Decision(kind="acknowledged", replies=[PlannedReply("acknowledged", text)])

@@ -13,6 +13,11 @@ GREETING = "Hello! I'm the virtual assistant. How can I help you today?"
 ACKNOWLEDGEMENT = "Thanks, I have your message. How else can I help?"
 NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
 UNSURE = "I'm not sure I understood. Could you put it another way?"
+# The classifier did not answer in time even after retries: the service, not the visitor, failed.
+BUSY = (
+    "Sorry, I'm very busy right now and could not read your message in time. "
+    "Please send it again in a minute."
+)
 UNDERSTOOD = "I understand you're asking about {topic}."
 OUT_OF_SCOPE = (
     "I can help with cards, payments, transfers, top-ups, exchange and your account, but I'm not "

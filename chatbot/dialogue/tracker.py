@@ -319,9 +319,10 @@ def note_outcome(state: DialogueState, turn: TrackedTurn, is_unclear: bool) -> N
     """Count the turn for escalation: unclear turns in a row, and the frustration estimate.
 
     A turn is unclear when the bot could not act on it ("not sure", "didn't catch that"); a
-    card's last four digits taken by a task is clear, however unsure the classifier was.
+    card's last four digits taken by a task is clear, however unsure the classifier was. A
+    classifier that timed out leaves the count as it was: the service failed, not the visitor.
     """
-    if turn.status in ("timeout", "unknown_message", "no_model"):
+    if turn.status in ("unknown_message", "no_model"):
         state.fallback_streak += 1
     elif turn.status == "ok":
         state.fallback_streak = 0

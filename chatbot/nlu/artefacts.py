@@ -16,6 +16,9 @@ FORMAT = 2
 HEAD_FILE = "head.npy"
 REFERENCE_FILE = "reference.npz"
 
+# The promoted pointer last read: (its path and file identity, the version it named).
+_promoted_seen: tuple[tuple, str] | None = None
+
 
 def models_root() -> Path:
     """Return the folder that holds every trained intent model."""
@@ -56,11 +59,24 @@ def write_metadata(version: str, metadata: dict) -> None:
 
 
 def promoted_version() -> str | None:
-    """Return the version the classifier serves, or None before any training."""
-    path = models_root() / PROMOTED_FILE
-    if not path.exists():
+    """Return the version the classifier serves, or None before any training.
+
+    Asked for every message, so the pointer is read again only when its file changed:
+    `promote` replaces the file, which gives it a new inode.
+    """
+    global _promoted_seen
+    path = Path(settings.VAR_DIR) / "models" / "intents" / PROMOTED_FILE
+    try:
+        status = path.stat()
+    except FileNotFoundError:
         return None
-    return json.loads(path.read_text())["version"]
+    key = (str(path), status.st_ino, status.st_mtime_ns, status.st_size)
+    seen = _promoted_seen
+    if seen is not None and seen[0] == key:
+        return seen[1]
+    version = json.loads(path.read_text())["version"]
+    _promoted_seen = (key, version)
+    return version
 
 
 def promote(version: str) -> None:

@@ -1,22 +1,34 @@
 """Celery envelope for classification: ids in, results to the waiting consumers' channels."""
 
 import asyncio
+import logging
 import threading
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import OperationalError
 
+from chatbot.nlu.batching import DynamicBatcher
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.understanding import record_verdicts, understand_texts
+
+logger = logging.getLogger(__name__)
 
 
 @worker_process_init.connect
 def load_model_once_per_worker_process(**kwargs) -> None:
     """Load the promoted model when a worker process starts, not on its first message."""
     promoted_classifier(settings.NLU_THREADS)
+
+
+@worker_ready.connect
+def load_model_in_a_thread_pool_worker(sender=None, **kwargs) -> None:
+    """A thread (or solo) pool runs tasks in the main process, which no process_init reaches."""
+    pool = getattr(getattr(sender, "pool", None), "__class__", type(None)).__module__
+    if not pool.endswith("prefork"):
+        promoted_classifier(settings.NLU_THREADS)
 
 
 @shared_task(
@@ -35,9 +47,16 @@ def classify_messages(requests: list[dict]) -> None:
 
     Each request is {"event_id", "text", "reply_channel", "request_id", "context"}: the text
     (and the question it may follow up) travels with it, so answering needs no database.
+    On a thread pool, the requests of tasks running at the same time are classified together
+    (`chatbot.nlu.batching`); the task returns once its own are answered and recorded.
     Idempotent: a redelivered batch sends the same verdicts again (consumers drop a request
     they already have) and keeps the first stored ones.
     """
+    _batcher().run(requests)
+
+
+def classify_send_record(requests: list[dict]) -> None:
+    """Classify requests in one model call, send each result to its consumer, keep them."""
     results = understand_texts(
         [r["text"] for r in requests],
         settings.NLU_THREADS,
@@ -55,6 +74,23 @@ def classify_messages(requests: list[dict]) -> None:
     record_verdicts([(r["event_id"], result) for r, result in zip(requests, results, strict=True)])
 
 
+_batcher_lock = threading.Lock()
+_the_batcher: DynamicBatcher | None = None
+
+
+def _batcher() -> DynamicBatcher:
+    """Return this worker process's batcher, made with the settings on first use."""
+    global _the_batcher
+    with _batcher_lock:
+        if _the_batcher is None:
+            _the_batcher = DynamicBatcher(
+                classify_send_record,
+                settings.NLU_WORKER_BATCH_WINDOW_MS / 1000,
+                settings.NLU_WORKER_MAX_BATCH,
+            )
+        return _the_batcher
+
+
 def _send_to_channels(messages: list[tuple[str, dict]]) -> None:
     # One long-lived loop per worker process keeps its Redis connections open. (Without Redis
     # there are no workers: the web process classifies in place, see chatbot.nlu.client.)
@@ -63,8 +99,7 @@ def _send_to_channels(messages: list[tuple[str, dict]]) -> None:
 
 async def _send_all(messages: list[tuple[str, dict]]) -> None:
     channel_layer = get_channel_layer()
-    for channel, message in messages:
-        await channel_layer.send(channel, message)
+    await asyncio.gather(*(channel_layer.send(channel, message) for channel, message in messages))
 
 
 _loop_lock = threading.Lock()

@@ -14,6 +14,7 @@ from chatbot.dialogue import acts
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
 from chatbot.nlu.models import MessageClassification
+from knowledge.graph import KnowledgeGraph
 from knowledge.linking import GraphLinker
 from knowledge.service import current_graph
 
@@ -21,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 def understand_texts(
-    texts: list[str], threads: int = 1, contexts: list[str | None] | None = None
+    texts: list[str],
+    threads: int = 1,
+    contexts: list[str | None] | None = None,
+    graph: KnowledgeGraph | None = None,
 ) -> list[dict]:
     """Return, per text, its ranked intents and entities (status `no_model` before training).
 
@@ -30,12 +34,12 @@ def understand_texts(
     context, and its result carries that reading as `in_context`: intent, confidence,
     is_low_confidence and ranking. A follow-up that names something ("and in France?") is not:
     it carries on with the topic under way (`chatbot.dialogue.tracker`), so it costs one pass
-    like any other text.
+    like any other text. `graph` links the texts' entities; None reads the current one.
     """
     contexts = contexts or [None] * len(texts)
     classifier = promoted_classifier(threads)
     predictions = classifier.classify(texts) if classifier else [None] * len(texts)
-    linkers = [GraphLinker(current_graph())]
+    linkers = [GraphLinker(graph if graph is not None else current_graph())]
     entities = [
         [entity.as_dict() for entity in extract_entities(text, linkers=linkers)] for text in texts
     ]

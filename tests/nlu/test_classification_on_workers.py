@@ -38,8 +38,13 @@ async def classify_on_worker(event_id: int, text: str, queue: str, timeout: floa
         "request_id": uuid.uuid4().hex,
     }
     await database_sync_to_async(classify_messages.apply_async)(args=[[request]], queue=queue)
-    message = await asyncio.wait_for(channel_layer.receive(reply_channel), timeout)
-    assert message["request_id"] == request["request_id"]
+    return await result_on(reply_channel, request["request_id"], timeout)
+
+
+async def result_on(reply_channel: str, request_id: str, timeout: float) -> dict:
+    """Return the first result on a channel, checking that it answers the request sent there."""
+    message = await asyncio.wait_for(get_channel_layer().receive(reply_channel), timeout)
+    assert message["request_id"] == request_id
     return message["result"]
 
 
@@ -90,3 +95,88 @@ async def test_a_worker_killed_mid_task_still_classifies_the_message_once(
     assert (result["status"], result["intent"]) == ("ok", "card_arrival")
     assert "WorkerLostError" in worker.log_path.read_text()
     assert await stored_verdicts(event_id) == 1
+
+
+# Each message and the intent the tiny model gives it; every one is sent as a task of its own.
+BATCHED_MESSAGES = {
+    "my card was stolen": "lost_or_stolen_card",
+    "when will my card be delivered": "card_arrival",
+    "what exchange rate do you use": "exchange_rate",
+    "my top up failed": "top_up_failed",
+    "I lost my card": "lost_or_stolen_card",
+    "has my card been posted yet": "card_arrival",
+}
+
+
+async def test_a_batching_worker_killed_mid_batch_answers_each_request_on_its_own_channel_once(
+    requires_services, tiny_model_var_dir
+):
+    marker = Path(tempfile.mkdtemp(prefix="chatbot-stall-")) / "stalled-batch"
+    # Unacknowledged tasks go back to the queue this long after the kill.
+    batching = {
+        "STALL_MARKER": str(marker),
+        "NLU_WORKER_BATCH_WINDOW_MS": "1500",
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS": "5",
+    }
+    queue = "nlu-stall-batch"
+    first = start_celery_worker(
+        tiny_model_var_dir,
+        queue,
+        app="tests.nlu.stalling_batch_worker",
+        log_name="batching",
+        pool="threads",
+        concurrency=8,
+        environment=batching,
+    )
+    second = None
+    try:
+        channel_layer = get_channel_layer()
+        sent = []
+        for text, intent in BATCHED_MESSAGES.items():
+            event_id = await stored_message_of_its_own(text)
+            reply_channel = await channel_layer.new_channel()
+            request = {
+                "event_id": event_id,
+                "text": text,
+                "reply_channel": reply_channel,
+                "request_id": uuid.uuid4().hex,
+            }
+            await database_sync_to_async(classify_messages.apply_async)(
+                args=[[request]], queue=queue
+            )
+            sent.append((request, intent))
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        pid, batch_size = map(int, marker.read_text().split())
+        os.kill(pid, signal.SIGKILL)
+        first.wait(10)
+        second = start_celery_worker(
+            tiny_model_var_dir,
+            queue,
+            log_name="after-kill",
+            pool="threads",
+            concurrency=8,
+            environment={"CELERY_VISIBILITY_TIMEOUT_SECONDS": "5"},
+        )
+        results = [
+            await result_on(request["reply_channel"], request["request_id"], timeout=60)
+            for request, _ in sent
+        ]
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+
+    # The killed worker had gathered several tasks into one batch before it stalled.
+    assert batch_size > 1
+    assert [result["intent"] for result in results] == [intent for _, intent in sent]
+    for request, _ in sent:
+        assert await stored_verdicts(request["event_id"]) == 1
+
+
+@database_sync_to_async
+def stored_message_of_its_own(text: str) -> int:
+    """Store `text` as the first message of a new conversation; return its event id."""
+    conversation = actions.open_conversation(actions.create_visitor().pk)
+    return actions.record_visitor_message(conversation.pk, "c-1", text)[0].pk

@@ -1,13 +1,14 @@
-"""The websocket turn awaits the classifier without blocking, and falls back when it is silent."""
+"""The websocket turn awaits the classifier without blocking, retries, and says when busy."""
 
 import time
+import weakref
 
 import pytest
 from channels.db import database_sync_to_async
 
 from chatbot import engine
 from chatbot.models import Turn
-from chatbot.nlu import tasks, understanding
+from chatbot.nlu import client, tasks, understanding
 from tests.chatbot.socket_client import WidgetClient, events_in
 
 pytestmark = [pytest.mark.websocket, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,9 @@ async def test_the_bot_says_which_intent_it_understood(tiny_model):
     assert state["active_intent"] == "exchange_rate"
 
 
-async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(settings, monkeypatch):
+async def test_a_classifier_that_never_answers_gets_the_busy_reply_not_a_guess(
+    settings, monkeypatch
+):
     settings.NLU_TIMEOUT_SECONDS = 0.2
 
     def stuck_classifier(*args, **kwargs):
@@ -43,5 +46,30 @@ async def test_a_classifier_that_never_answers_gets_the_not_caught_fallback(sett
 
     reply, state = await ask("where is my card?")
 
-    assert reply["text"] == engine.NOT_CAUGHT
-    assert state["fallback_streak"] == 1
+    assert reply["text"] == engine.BUSY
+    # The service failed, not the visitor: nothing counts towards handing them over.
+    assert state["fallback_streak"] == 0
+
+
+async def test_a_lost_request_is_sent_again_and_its_answer_taken(settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.NLU_TIMEOUT_SECONDS = 0.1
+    settings.NLU_ATTEMPTS = 3
+    pending = client.PendingClassifications("socket-1")
+    sent = []
+
+    async def lose_the_first(batch):
+        sent.append([request.request_id for request in batch])
+        if len(sent) == 2:
+            for request in batch:
+                pending.resolve(request.request_id, {"status": "ok", "intent": "card_arrival"})
+
+    monkeypatch.setattr(client, "_send_to_workers", lose_the_first)
+    monkeypatch.setattr(client, "_batchers", weakref.WeakKeyDictionary())
+
+    result = await pending.classify(7, "where is my card?")
+
+    assert result == {"status": "ok", "intent": "card_arrival"}
+    # The same request twice: whichever copy a worker answers first resolves it.
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert pending.futures == {}

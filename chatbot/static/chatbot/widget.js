@@ -41,6 +41,7 @@
       counter: "{n} / {max}",
       tooLong: "Your message is {n} characters too long.",
       rateLimited: "You are sending messages quickly. Your message will be sent in a moment.",
+      busy: "The assistant is very busy right now. Your message will be sent again in a moment.",
       errorGeneric: "Something went wrong. Please try again.",
       sessionExpired: "Your chat session has ended. A new conversation has started.",
       dismiss: "Dismiss",
@@ -99,6 +100,7 @@
       counter: "{n} / {max}",
       tooLong: "Ihre Nachricht ist {n} Zeichen zu lang.",
       rateLimited: "Sie senden sehr schnell. Ihre Nachricht wird gleich gesendet.",
+      busy: "Der Assistent ist gerade sehr beschäftigt. Ihre Nachricht wird gleich erneut gesendet.",
       errorGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
       sessionExpired: "Ihre Chat-Sitzung ist abgelaufen. Ein neues Gespräch wurde begonnen.",
       dismiss: "Schließen",
@@ -157,6 +159,7 @@
       counter: "{n} / {max}",
       tooLong: "Votre message a {n} caractères de trop.",
       rateLimited: "Vous écrivez très vite. Votre message partira dans un instant.",
+      busy: "L'assistant est très occupé en ce moment. Votre message sera renvoyé dans un instant.",
       errorGeneric: "Une erreur est survenue. Veuillez réessayer.",
       sessionExpired: "Votre session de chat a expiré. Une nouvelle conversation a commencé.",
       dismiss: "Fermer",
@@ -215,6 +218,7 @@
       counter: "{n} / {max}",
       tooLong: "Su mensaje tiene {n} caracteres de más.",
       rateLimited: "Está enviando mensajes muy rápido. Su mensaje se enviará en un momento.",
+      busy: "El asistente está muy ocupado ahora. Su mensaje se enviará de nuevo en un momento.",
       errorGeneric: "Algo salió mal. Inténtelo de nuevo.",
       sessionExpired: "Su sesión de chat ha caducado. Se ha iniciado una nueva conversación.",
       dismiss: "Cerrar",
@@ -522,6 +526,8 @@
     this.hasConnectedBefore = false;
     this.reconnectAttempt = 0;
     this.reconnectTimer = null;
+    // Seconds a busy server asked to wait before connecting again, until the close.
+    this.busyRetryAfter = null;
     this.pingTimer = null;
     this.lastFrameAt = 0;
 
@@ -873,14 +879,21 @@
     if (event.code === 4401) {
       this.startOver();
     }
+    if (event.code === 1013 && this.busyRetryAfter) {
+      this.scheduleReconnect(this.busyRetryAfter * 1000);
+      this.busyRetryAfter = null;
+      return;
+    }
     this.scheduleReconnect();
   };
 
-  ChatWidget.prototype.scheduleReconnect = function () {
+  ChatWidget.prototype.scheduleReconnect = function (atLeastMs) {
     var widget = this;
     this.setConnectionState("waiting");
     var ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * Math.pow(2, this.reconnectAttempt));
     var delay = ceiling / 2 + Math.random() * ceiling / 2; // "Equal jitter": never a thundering herd.
+    // A busy server says when to come back; the server already spread that time.
+    delay = Math.max(delay, atLeastMs || 0);
     this.reconnectAttempt += 1;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(function () { widget.connectNow(); }, delay);
@@ -1339,8 +1352,13 @@
       return; // Shown next to the handoff control it concerns.
     }
     var message;
-    if (frame.code === "rate_limited") {
-      message = this.text.rateLimited;
+    if (frame.code === "busy" && !frame.client_id) {
+      // The server refused this connection before admitting it: come back when it says.
+      this.busyRetryAfter = frame.retry_after;
+      message = this.text.busy;
+    } else if (frame.code === "rate_limited" || frame.code === "busy") {
+      // Not stored: the message stays in the log, provisional, and is sent again.
+      message = frame.code === "busy" ? this.text.busy : this.text.rateLimited;
       if (entry) {
         this.retryLater(entry, frame.retry_after);
       }
