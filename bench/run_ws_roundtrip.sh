@@ -16,7 +16,8 @@
 # Environment: PYTHON (default .venv/bin/python), PORT (default: a free port), KEEP_TMP=1 keeps
 # the temporary directory (logs, SQLite file), SERVER_ARGS adds uvicorn arguments,
 # WEB_WORKERS (default 1; uvicorn --workers, services mode only), CELERY_WORKERS (default 1:
-# separate worker processes), CELERY_CONCURRENCY (default 2, each worker's pool size),
+# separate worker processes), CELERY_POOL (default threads, so that a worker batches the
+# classifications of tasks running at once), CELERY_CONCURRENCY (default 16, each pool's size),
 # SERVE_WORKER=0 starts no worker (run your own; its CPU is then not measured),
 # PGHOST/PGPORT/PGUSER, REDIS_BENCH_URL override the services endpoints. VAR_DIR is left as
 # it is (default var/), so the server uses the promoted intent model, as it would in production.
@@ -31,7 +32,8 @@ mode=$1; shift
 
 WEB_WORKERS=${WEB_WORKERS:-1}
 CELERY_WORKERS=${CELERY_WORKERS:-1}
-CELERY_CONCURRENCY=${CELERY_CONCURRENCY:-2}
+CELERY_POOL=${CELERY_POOL:-threads}
+CELERY_CONCURRENCY=${CELERY_CONCURRENCY:-16}
 for name in WEB_WORKERS CELERY_WORKERS CELERY_CONCURRENCY; do
     if ! [[ ${!name} =~ ^[1-9][0-9]*$ ]]; then
         echo "run_ws_roundtrip: $name must be a positive whole number, not '${!name}'" >&2
@@ -102,7 +104,7 @@ export CHAT_RATE_LIMIT_MESSAGES=1000
 export PYTHONUNBUFFERED=1
 
 echo "run_ws_roundtrip: mode=$mode port=$PORT DATABASE_URL=$DATABASE_URL REDIS_URL=${REDIS_URL:-}" \
-    "WEB_WORKERS=$WEB_WORKERS CELERY_WORKERS=$CELERY_WORKERS CELERY_CONCURRENCY=$CELERY_CONCURRENCY" >&2
+    "WEB_WORKERS=$WEB_WORKERS CELERY_WORKERS=$CELERY_WORKERS CELERY_POOL=$CELERY_POOL CELERY_CONCURRENCY=$CELERY_CONCURRENCY" >&2
 "$PY" manage.py migrate --noinput >"$tmp/migrate.log" 2>&1 || {
     echo "run_ws_roundtrip: migrate failed:" >&2; cat "$tmp/migrate.log" >&2; exit 1; }
 # The demo bank: knowledge graph, support desk and intents where missing (a fresh database has
@@ -124,7 +126,7 @@ if [ "$mode" = services ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
     "$PY" -m celery -A chatbot purge -f -Q celery,nlu,handoff >"$tmp/purge.log" 2>&1 || true
     for n in $(seq 1 "$CELERY_WORKERS"); do
         "$PY" -m celery -A chatbot worker -Q celery,nlu,handoff -n "bench$n@%h" --loglevel INFO \
-            --concurrency "$CELERY_CONCURRENCY" >"$tmp/worker$n.log" 2>&1 &
+            --pool "$CELERY_POOL" --concurrency "$CELERY_CONCURRENCY" >"$tmp/worker$n.log" 2>&1 &
         worker_pids+=($!)
     done
     for n in $(seq 1 "$CELERY_WORKERS"); do
@@ -182,7 +184,7 @@ fi
 status=0
 "$PY" bench/ws_roundtrip.py --url "ws://127.0.0.1:$PORT/ws/chat/" \
     --cpu-pids "$cpu_pids" --cpu-names "$cpu_names" \
-    --server-info "mode=$mode,web_workers=$WEB_WORKERS,celery_workers=$celery_workers,celery_concurrency=$CELERY_CONCURRENCY,intent_model=$intent_model" \
+    --server-info "mode=$mode,web_workers=$WEB_WORKERS,celery_workers=$celery_workers,celery_pool=$CELERY_POOL,celery_concurrency=$CELERY_CONCURRENCY,intent_model=$intent_model" \
     "$@" || status=$?
 
 # Summarize the logs' errors: how many ERROR lines, and each traceback's last line, counted.
