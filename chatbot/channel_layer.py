@@ -52,7 +52,3 @@ class OneTripRedisChannelLayer(RedisChannelLayer):
         )
         if not added:
             raise ChannelFull()
-
-    async def group_size(self, group: str) -> int:
-        """Return how many channels the group holds (lapsed ones too, until a send drops them)."""
-        return await self.connection(self.consistent_hash(group)).zcard(self._group_key(group))

@@ -11,7 +11,7 @@ from chatbot import actions
 from chatbot.admission import current_load
 from chatbot.database_threads import database_call
 from chatbot.frames import FrameError, Limits, parse_frame
-from chatbot.groups import conversation_group, has_other_members
+from chatbot.groups import conversation_group
 from chatbot.locks import LockTimeout, conversation_lock
 from chatbot.models import Conversation
 from chatbot.nlu.client import PendingClassifications
@@ -281,12 +281,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._broadcast(frame)
 
     async def _broadcast(self, frame: dict) -> None:
-        group = conversation_group(self.session.conversation_id)
-        # Frames that are events were committed before this check (see has_other_members).
-        if not await has_other_members(self.channel_layer, group):
-            return
         await self.channel_layer.group_send(
-            group,
+            conversation_group(self.session.conversation_id),
             {
                 "type": "conversation.frame",
                 "frame": frame,
