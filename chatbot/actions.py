@@ -17,18 +17,26 @@ def create_visitor() -> Visitor:
     return Visitor.objects.create()
 
 
-def open_conversation(visitor_id: uuid.UUID) -> Conversation | None:
-    """Return the visitor's open conversation, starting one if needed; None if no such visitor."""
-    visitor = Visitor.objects.filter(pk=visitor_id).first()
-    if visitor is None:
-        return None
-    conversation = visitor.conversations.filter(status=Conversation.Status.OPEN).first()
-    if conversation is not None:
-        return conversation
+def open_conversation(
+    visitor_id: uuid.UUID, *, is_new_visitor: bool = False
+) -> Conversation | None:
+    """Return the visitor's open conversation, starting one if needed; None if no such visitor.
+
+    `is_new_visitor` says the visitor was created just now: no lookups, they have nothing yet.
+    """
+    if not is_new_visitor:
+        visitor = Visitor.objects.filter(pk=visitor_id).first()
+        if visitor is None:
+            return None
+        conversation = visitor.conversations.filter(status=Conversation.Status.OPEN).first()
+        if conversation is not None:
+            return conversation
     with transaction.atomic():
-        conversation = Conversation.objects.create(visitor=visitor)
-        append_event(conversation.pk, kind="conversation_started", author=Event.Author.SYSTEM)
-    conversation.refresh_from_db()
+        conversation = Conversation.objects.create(visitor_id=visitor_id)
+        started = append_event(
+            conversation.pk, kind="conversation_started", author=Event.Author.SYSTEM
+        )
+    conversation.last_seq = started.seq
     return conversation
 
 

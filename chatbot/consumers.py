@@ -142,11 +142,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await self.replay(frame["last_seq"])
+        # A conversation whose only event is its start has no message to answer and has never
+        # been handed over (every change of hands is an event): its opening needs no queries.
+        is_fresh = session.last_seq <= 1
         # Every (re)connection learns at once who has the conversation, the bot included.
-        await self._send_handoff_status()
+        if is_fresh:
+            await self.send_frame(BOT_STATUS)
+        else:
+            await self._send_handoff_status()
         self.turn_worker = asyncio.create_task(self._answer_turns())
-        # A turn cut short by a crash or a closed tab is answered now.
-        self.turn_requested.set()
+        if not is_fresh:
+            # A turn cut short by a crash or a closed tab is answered now.
+            self.turn_requested.set()
 
     async def on_message(self, frame: dict) -> None:
         refusal = self.load.refuse_message()
@@ -280,6 +287,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if frame["type"] not in LOCAL_ONLY_FRAMES:
             await self._broadcast(frame)
 
+    async def publish_all(self, frames: list[dict]) -> None:
+        """Publish frames that go together, such as a turn's committed replies and the end of
+        its typing: the other sockets get them in one channel-layer message."""
+        for frame in frames:
+            await self.send_frame(frame)
+        shared = [frame for frame in frames if frame["type"] not in LOCAL_ONLY_FRAMES]
+        if len(shared) == 1:
+            await self._broadcast(shared[0])
+        elif shared:
+            await self.channel_layer.group_send(
+                conversation_group(self.session.conversation_id),
+                {
+                    "type": "conversation.frames",
+                    "frames": shared,
+                    "origin": self.channel_name,
+                    "conversation_id": str(self.session.conversation_id),
+                },
+            )
+
     async def _broadcast(self, frame: dict) -> None:
         await self.channel_layer.group_send(
             conversation_group(self.session.conversation_id),
@@ -295,6 +321,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Forward a frame another socket published on this conversation."""
         if message["origin"] != self.channel_name:
             await self.send_frame(message["frame"])
+
+    async def conversation_frames(self, message: dict) -> None:
+        """Forward frames another socket published together on this conversation."""
+        if message["origin"] != self.channel_name:
+            for frame in message["frames"]:
+                await self.send_frame(frame)
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Close the socket; nothing is sent on it afterwards."""

@@ -33,6 +33,9 @@ class ConversationOutput(Protocol):
 
     async def publish(self, frame: dict) -> None: ...
 
+    async def publish_all(self, frames: list[dict]) -> None:
+        """Publish frames that go together, in order (one fan-out to the other sockets)."""
+
 
 # Classifies a stored message: its event id, its text, and the question it may follow up.
 Understand = Callable[[int, str, str | None], Awaitable[dict]]
@@ -143,11 +146,15 @@ async def _answer_one(
     events = await database_call(actions.complete_turn)(
         conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
     )
-    for (stream_id, _), event in zip(streamed, events, strict=True):
-        await output.publish(
-            {"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()}
-        )
-    await output.publish({"type": "typing", "author": "bot", "is_typing": False})
+    await output.publish_all(
+        [
+            *(
+                {"type": "stream_end", "stream_id": stream_id, "event": event.as_frame()}
+                for (stream_id, _), event in zip(streamed, events, strict=True)
+            ),
+            {"type": "typing", "author": "bot", "is_typing": False},
+        ]
+    )
     owner = Conversation.Owner.BOT
     if result.trace.get("handoff"):
         handoff = await database_call(handoff_actions.request_handoff)(

@@ -19,12 +19,13 @@ class VisitorSession:
 
 def admit_visitor(token: str | None) -> VisitorSession:
     """Admit a returning visitor by token, or a new one without; raise on a bad token."""
-    if token is None:
+    is_new_visitor = token is None
+    if is_new_visitor:
         visitor_id = actions.create_visitor().pk
         token = issue_visitor_token(visitor_id)
     else:
         visitor_id = read_visitor_token(token)
-    conversation = actions.open_conversation(visitor_id)
+    conversation = actions.open_conversation(visitor_id, is_new_visitor=is_new_visitor)
     if conversation is None:
         # Signed by this server, but the visitor is gone (deleted for privacy, say).
         raise InvalidToken

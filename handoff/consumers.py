@@ -206,6 +206,11 @@ class AgentConsumer(AsyncWebsocketConsumer):
         else:
             await self.send_frame(frame)
 
+    async def conversation_frames(self, message: dict) -> None:
+        """Relay frames a visitor's socket published together (a turn's end)."""
+        for frame in message["frames"]:
+            await self.conversation_frame({**message, "frame": frame})
+
     async def conversation_frame(self, message: dict) -> None:
         """Relay what happens in a conversation this agent is chatting in."""
         handoff_id = self.conversations.get(message.get("conversation_id", ""))

@@ -22,6 +22,9 @@ class CollectingOutput:
     async def publish(self, frame: dict) -> None:
         self.frames.append(frame)
 
+    async def publish_all(self, frames: list[dict]) -> None:
+        self.frames.extend(frames)
+
 
 @database_sync_to_async
 def conversation_with_messages(*texts: str) -> Conversation:
