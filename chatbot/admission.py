@@ -43,10 +43,17 @@ class Load:
         return None
 
     def refuse_socket(self) -> Refusal | None:
-        """Return why a new socket cannot be admitted now, or None to admit it."""
+        """Return why a new socket cannot be admitted now, or None to admit it.
+
+        A socket brings no work until its visitor writes, and its messages are refused while
+        this process is busy; so sockets are turned away only at the connection limit, or when
+        the classification queue (shared by every web process) is twice past its threshold.
+        """
         if self.open_sockets >= settings.CHAT_MAX_CONNECTIONS:
             return _refusal("connections")
-        return self.refuse_message()
+        if classification_backlog() >= 2 * settings.NLU_BUSY_QUEUE_DEPTH:
+            return _refusal("classification queue")
+        return None
 
 
 def _refusal(reason: str) -> Refusal:

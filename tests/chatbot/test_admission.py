@@ -140,3 +140,23 @@ async def test_a_socket_beyond_capacity_is_refused_before_it_says_hello(settings
     later = await visitor()
     assert later.conversation_id
     await later.close()
+
+
+async def test_a_socket_is_refused_while_twice_the_classification_threshold_waits(
+    settings, monkeypatch
+):
+    settings.NLU_BUSY_QUEUE_DEPTH = 5
+    backlog = 9
+    monkeypatch.setattr("chatbot.admission.classification_backlog", lambda: backlog)
+    admitted = await visitor()  # 9 waiting: messages are refused, sockets still admitted
+
+    refused = await send_and_read_verdict(admitted, "I lost my card", "c-1")
+    backlog = 10
+    turned_away = WidgetClient()
+    assert await turned_away.connect()
+    frame = await turned_away.receive()
+
+    assert refused["code"] == "busy"
+    assert frame["code"] == "busy" and "client_id" not in frame
+    assert (await turned_away.receive_output())["code"] == consumers.CLOSE_BUSY
+    await admitted.close()
