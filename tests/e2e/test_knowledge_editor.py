@@ -510,7 +510,10 @@ def test_the_try_it_box_shows_mentions_understanding_answer_and_facts(context, k
 
     # Then the name is highlighted, and the intent, the grounded answer and its sources shown
     highlighted = try_box.get_by_test_id("try-highlighted")
-    expect(highlighted.locator("mark")).to_have_text(["card delivery"])
+    # The first message this server classifies loads the model: wait as for a bot's reply.
+    expect(highlighted.locator("mark")).to_have_text(
+        ["card delivery"], timeout=BOT_REPLY_TIMEOUT_MS
+    )
     expect(try_box).to_contain_text("card_arrival")
     expect(try_box.get_by_test_id("try-answer")).to_contain_text("within 5 working days")
     expect(try_box.locator(".ke-sources").get_by_role("link", name="Card delivery")).to_be_visible()
