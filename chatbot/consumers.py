@@ -296,22 +296,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if len(shared) == 1:
             await self._broadcast(shared[0])
         elif shared:
-            await self.channel_layer.group_send(
-                conversation_group(self.session.conversation_id),
-                {
-                    "type": "conversation.frames",
-                    "frames": shared,
-                    "origin": self.channel_name,
-                    "conversation_id": str(self.session.conversation_id),
-                },
-            )
+            await self._fan_out({"type": "conversation.frames", "frames": shared})
 
     async def _broadcast(self, frame: dict) -> None:
+        await self._fan_out({"type": "conversation.frame", "frame": frame})
+
+    async def _fan_out(self, message: dict) -> None:
+        """Send a channel-layer message to every socket of this conversation, this one too."""
         await self.channel_layer.group_send(
             conversation_group(self.session.conversation_id),
             {
-                "type": "conversation.frame",
-                "frame": frame,
+                **message,
                 "origin": self.channel_name,
                 "conversation_id": str(self.session.conversation_id),
             },

@@ -42,12 +42,16 @@ def _one_thread() -> bool:
 def database_call(function):
     """Wrap a function that uses the ORM so that async code can await it."""
     single = database_sync_to_async(function)
+    pooled: list[_PooledDatabaseCall] = []  # made on first use, when the pool's size is known
 
     @functools.wraps(function)
     async def call(*args, **kwargs):
         if _one_thread():
             return await single(*args, **kwargs)
-        pooled = _PooledDatabaseCall(function, thread_sensitive=False, executor=_executor())
-        return await pooled(*args, **kwargs)
+        if not pooled:
+            pooled.append(
+                _PooledDatabaseCall(function, thread_sensitive=False, executor=_executor())
+            )
+        return await pooled[0](*args, **kwargs)
 
     return call

@@ -26,8 +26,8 @@ def load_model_once_per_worker_process(**kwargs) -> None:
 @worker_ready.connect
 def load_model_in_a_thread_pool_worker(sender=None, **kwargs) -> None:
     """A thread (or solo) pool runs tasks in the main process, which no process_init reaches."""
-    pool = getattr(getattr(sender, "pool", None), "__class__", type(None)).__module__
-    if not pool.endswith("prefork"):
+    pool = getattr(sender, "pool", None)
+    if pool is not None and not type(pool).__module__.endswith("prefork"):
         promoted_classifier(settings.NLU_THREADS)
 
 

@@ -27,18 +27,22 @@ def stored_message(text: str) -> int:
     return actions.record_visitor_message(conversation.pk, "c-1", text)[0].pk
 
 
-async def classify_on_worker(event_id: int, text: str, queue: str, timeout: float) -> dict:
-    """Send the task and wait for the result on a channel of our own."""
-    channel_layer = get_channel_layer()
-    reply_channel = await channel_layer.new_channel()
+async def send_request(event_id: int, text: str, queue: str) -> dict:
+    """Send one message's classification as a task of its own, answered on a new channel."""
     request = {
         "event_id": event_id,
         "text": text,
-        "reply_channel": reply_channel,
+        "reply_channel": await get_channel_layer().new_channel(),
         "request_id": uuid.uuid4().hex,
     }
     await database_sync_to_async(classify_messages.apply_async)(args=[[request]], queue=queue)
-    return await result_on(reply_channel, request["request_id"], timeout)
+    return request
+
+
+async def classify_on_worker(event_id: int, text: str, queue: str, timeout: float) -> dict:
+    """Send the task and wait for the result on a channel of our own."""
+    request = await send_request(event_id, text, queue)
+    return await result_on(request["reply_channel"], request["request_id"], timeout)
 
 
 async def result_on(reply_channel: str, request_id: str, timeout: float) -> dict:
@@ -130,21 +134,10 @@ async def test_a_batching_worker_killed_mid_batch_answers_each_request_on_its_ow
     )
     second = None
     try:
-        channel_layer = get_channel_layer()
-        sent = []
-        for text, intent in BATCHED_MESSAGES.items():
-            event_id = await stored_message_of_its_own(text)
-            reply_channel = await channel_layer.new_channel()
-            request = {
-                "event_id": event_id,
-                "text": text,
-                "reply_channel": reply_channel,
-                "request_id": uuid.uuid4().hex,
-            }
-            await database_sync_to_async(classify_messages.apply_async)(
-                args=[[request]], queue=queue
-            )
-            sent.append((request, intent))
+        sent = [
+            (await send_request(await stored_message(text), text, queue), intent)
+            for text, intent in BATCHED_MESSAGES.items()
+        ]
         deadline = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -173,10 +166,3 @@ async def test_a_batching_worker_killed_mid_batch_answers_each_request_on_its_ow
     assert [result["intent"] for result in results] == [intent for _, intent in sent]
     for request, _ in sent:
         assert await stored_verdicts(request["event_id"]) == 1
-
-
-@database_sync_to_async
-def stored_message_of_its_own(text: str) -> int:
-    """Store `text` as the first message of a new conversation; return its event id."""
-    conversation = actions.open_conversation(actions.create_visitor().pk)
-    return actions.record_visitor_message(conversation.pk, "c-1", text)[0].pk
