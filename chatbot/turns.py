@@ -19,13 +19,16 @@ from chatbot.turn_configuration import configured_turn
 from handoff import actions as handoff_actions
 from handoff.state_machine import bot_may_answer
 from knowledge.graph import KnowledgeGraph
-from knowledge.service import current_graph
+from knowledge.service import graph_at, version_expression
 
 logger = logging.getLogger(__name__)
 
 ENGINE_FAILURE_REPLY = "Sorry, something went wrong on my side. Could you say that again?"
 # Messages before the current one that a language model sees word for word.
 RECENT_MESSAGES = 8
+# The newest messages a turn reads in one query: enough for the message to answer and the ones
+# before it, in all but a conversation with many messages waiting (then it reads them exactly).
+MESSAGE_WINDOW = 2 * RECENT_MESSAGES
 
 
 class ConversationOutput(Protocol):
@@ -111,10 +114,61 @@ _recent_messages = database_call(_recent_before)
 
 @database_call
 def _load_unanswered(conversation_id: uuid.UUID) -> _Unanswered:
-    conversation = Conversation.objects.only("state", "owner").get(pk=conversation_id)
-    pending = list(conversation.unanswered_messages().values_list("id", "seq", "text"))
-    recent = _recent_before(conversation_id, pending[0][1]) if pending else ()
-    return _Unanswered(conversation.state, conversation.owner, pending, recent, current_graph())
+    conversation = (
+        Conversation.objects.only("state", "owner")
+        .annotate(graph_version=version_expression())
+        .get(pk=conversation_id)
+    )
+    newest = list(
+        Event.objects.filter(conversation_id=conversation_id, kind=Event.MESSAGE)
+        .order_by("-seq")
+        .values_list("id", "seq", "author", "text", "turn")[:MESSAGE_WINDOW]
+    )
+    split = _split_newest(newest)
+    if split is None:
+        pending = list(conversation.unanswered_messages().values_list("id", "seq", "text"))
+        recent = _recent_before(conversation_id, pending[0][1]) if pending else ()
+    else:
+        pending, recent = split
+    knowledge = graph_at(conversation.graph_version)
+    return _Unanswered(conversation.state, conversation.owner, pending, recent, knowledge)
+
+
+def _split_newest(
+    newest: list[tuple[int, int, str, str, int | None]],
+) -> tuple[list[tuple[int, int, str]], tuple[tuple[str, str], ...]] | None:
+    """Split a conversation's newest messages (newest first, with their turn's id) into the
+    unanswered visitor messages and the messages before them; None if they are not all there.
+
+    Messages are answered in order under the conversation's lock, so the unanswered ones all
+    come after the newest answered visitor message: reading back to it finds every one.
+    """
+    is_complete = len(newest) < MESSAGE_WINDOW
+    oldest_first = newest[::-1]
+    first_pending = len(oldest_first)
+    for index in range(len(oldest_first) - 1, -1, -1):
+        _, _, author, _, turn = oldest_first[index]
+        if author == Event.Author.VISITOR:
+            if turn is not None:
+                break
+            first_pending = index
+    else:
+        if not is_complete:
+            return None  # the newest answered visitor message is further back
+    if first_pending < RECENT_MESSAGES and not is_complete:
+        return None  # the context before the first unanswered message goes further back
+    pending = [
+        (event_id, seq, text)
+        for event_id, seq, author, text, turn in oldest_first[first_pending:]
+        if author == Event.Author.VISITOR and turn is None
+    ]
+    recent = tuple(
+        (author, text)
+        for _, _, author, text, _ in oldest_first[
+            max(0, first_pending - RECENT_MESSAGES) : first_pending
+        ]
+    )
+    return pending, recent
 
 
 async def _answer_one(

@@ -10,8 +10,8 @@ import json
 import sys
 from collections.abc import Iterator
 
-from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db.models import BigIntegerField, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce
 
 from knowledge.graph import KnowledgeGraph, NodeRecord, RelationRecord
 from knowledge.models import GraphVersion, Node, Relation
@@ -22,6 +22,12 @@ CHUNK = 20_000
 def stored_version() -> int:
     """Return the graph's version number as the database holds it (0 before any change)."""
     return GraphVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+def stored_version_expression() -> Coalesce:
+    """The stored version number as an expression, to read it within another query."""
+    number = GraphVersion.objects.filter(pk=1).values("number")[:1]
+    return Coalesce(Subquery(number, output_field=BigIntegerField()), Value(0))
 
 
 def stored_nodes(keys: dict[int, str] | None = None) -> Iterator[NodeRecord]:
