@@ -75,7 +75,7 @@ test-services:
 	else echo "SKIPPED the PostgreSQL + Redis run: $$reason"; fi
 
 lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) var

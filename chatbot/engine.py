@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chatbot.dialogue import responses
+from chatbot.dialogue.escalation import EscalationRules
 from chatbot.dialogue.policy import PolicySettings, decide
 from chatbot.dialogue.state import DialogueState, state_diff
 from chatbot.dialogue.tracker import track
 from chatbot.llm import AnswerOutcome, AnswerRequest, Backend, stream_answer
-from handoff.triggers import EscalationRules
 from knowledge.graph import KnowledgeGraph
 
 GREETING = responses.GREETING

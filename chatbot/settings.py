@@ -24,7 +24,6 @@ from chatbot.envvars import (
 )
 
 # Plain Python: the escalation rules' defaults are the settings' defaults.
-from handoff.triggers import TRIGGERS, EscalationRules
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -311,18 +310,36 @@ LLM_CIRCUIT_RESET_SECONDS = env_float("LLM_CIRCUIT_RESET_SECONDS", 30.0, 0.1)
 # Seconds an agent has to accept an offered conversation before it goes to the next agent.
 HANDOFF_OFFER_SECONDS = env_float("HANDOFF_OFFER_SECONDS", 30.0, 1.0)
 # The triggers that escalate: requested, sensitive_intent, frustration, low_confidence,
-# failed_flow, repeated_question (all by default).
-HANDOFF_TRIGGERS = env_list("HANDOFF_TRIGGERS", list(TRIGGERS))
+# failed_flow, repeated_question (all by default). Names are checked when Django starts
+# (`handoff.checks`). The defaults below are those of `chatbot.dialogue.escalation`'s rules,
+# written out because settings import no application module (a test keeps them equal).
+HANDOFF_TRIGGERS = env_list(
+    "HANDOFF_TRIGGERS",
+    [
+        "requested",
+        "sensitive_intent",
+        "frustration",
+        "low_confidence",
+        "failed_flow",
+        "repeated_question",
+    ],
+)
 # Escalate after this many unclear or unanswered messages in a row.
-HANDOFF_UNCLEAR_TURNS = env_int("HANDOFF_UNCLEAR_TURNS", EscalationRules.unclear_turns, 1)
+HANDOFF_UNCLEAR_TURNS = env_int("HANDOFF_UNCLEAR_TURNS", 3, 1)
 # Escalate when the frustration estimate (0 to 1) reaches this.
-HANDOFF_FRUSTRATION = env_float("HANDOFF_FRUSTRATION", EscalationRules.frustration, 0.0)
+HANDOFF_FRUSTRATION = env_float("HANDOFF_FRUSTRATION", 0.7, 0.0)
 # Intents that always go to a person.
 HANDOFF_SENSITIVE_INTENTS = env_list(
-    "HANDOFF_SENSITIVE_INTENTS", list(EscalationRules.sensitive_intents)
+    "HANDOFF_SENSITIVE_INTENTS",
+    [
+        "compromised_card",
+        "card_payment_not_recognised",
+        "cash_withdrawal_not_recognised",
+        "direct_debit_payment_not_recognised",
+    ],
 )
 # Escalate a task whose question had to be asked again this many times.
-HANDOFF_FLOW_RETRIES = env_int("HANDOFF_FLOW_RETRIES", EscalationRules.flow_retries, 1)
+HANDOFF_FLOW_RETRIES = env_int("HANDOFF_FLOW_RETRIES", 2, 1)
 # When agents work, in TIME_ZONE: "always", or like "mon-fri 08:00-20:00; sat 09:00-13:00".
 HANDOFF_HOURS = env_str("HANDOFF_HOURS", "always")
 # The expected wait per queue position before there are measured waits to go by.

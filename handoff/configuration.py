@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
+from chatbot.dialogue.escalation import EscalationRules
 from handoff.presence import PresenceTimes
-from handoff.triggers import EscalationRules
 
 
 def escalation_rules() -> EscalationRules:

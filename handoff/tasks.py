@@ -1,6 +1,6 @@
 """Celery envelopes of the handoff: route a conversation, expire an offer, check presence."""
 
-import threading
+from threading import Timer
 
 from celery import shared_task
 
@@ -25,7 +25,7 @@ def schedule_offer_expiry(handoff_id: int, offer_number: int, seconds: float) ->
     """Expire the offer after `seconds`, unless it was accepted or declined by then."""
     if expire_offer.app.conf.task_always_eager:
         # Tasks run in-process on the embedded default, where a countdown would run at once.
-        timer = threading.Timer(seconds, expire_offer.apply, args=((handoff_id, offer_number),))
+        timer = Timer(seconds, expire_offer.apply, args=((handoff_id, offer_number),))
         timer.daemon = True
         timer.start()
     else:
@@ -48,6 +48,6 @@ def schedule_presence_check(agent_id: int, check: str, seconds: float) -> None:
     elif seconds <= 0:
         check_presence.apply(args=(agent_id, check))
     else:
-        timer = threading.Timer(seconds, check_presence.apply, args=((agent_id, check),))
+        timer = Timer(seconds, check_presence.apply, args=((agent_id, check),))
         timer.daemon = True
         timer.start()

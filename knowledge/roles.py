@@ -1,13 +1,12 @@
-"""Who may do what: the staff roles and the groups that carry their permissions."""
+"""The knowledge editor's role: its permission and the group that carries it.
 
-from django.contrib.auth import get_user_model
+Staff users are made with a role in `chatbot.staff_users`, above the apps.
+"""
+
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
 
 EDIT_KNOWLEDGE = "knowledge.edit_knowledge"
 EDITORS_GROUP = "Knowledge editors"
-ROLE_GROUPS = {"editor": [EDITORS_GROUP], "agent": ["Agents"], "admin": []}
-ROLES = set(ROLE_GROUPS)
 
 
 def can_edit_knowledge(user) -> bool:
@@ -23,20 +22,3 @@ def editors_group() -> Group:
     )
     group.permissions.add(permission)
     return group
-
-
-@transaction.atomic
-def add_staff_user(username: str, password: str, role: str):
-    """Create or update a staff user holding a role; an admin is a superuser."""
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    user.set_password(password)
-    user.is_staff = True
-    user.is_superuser = role == "admin"
-    user.save()
-    if role == "editor":
-        user.groups.add(editors_group())
-    if role in ("agent", "admin"):
-        from handoff.roles import make_agent
-
-        make_agent(user)
-    return user

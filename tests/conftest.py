@@ -35,6 +35,27 @@ def fresh_knowledge_graph():
     service.forget_graph()
 
 
+@pytest.fixture(autouse=True)
+def countdowns_end_with_their_test(monkeypatch):
+    """Cancel the embedded default's countdown timers (offer expiry, presence checks) when a
+    test ends: one left running would fire in a later test, against that test's database."""
+    from handoff import tasks
+
+    started = []
+
+    class Countdown(tasks.Timer):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(tasks, "Timer", Countdown)
+    yield
+    for timer in started:
+        timer.cancel()
+    for timer in started:
+        timer.join(timeout=10)  # one already firing finishes its check first
+
+
 @pytest.fixture
 def requires_services():
     """Skip, with the reason, unless PostgreSQL and Redis are configured."""

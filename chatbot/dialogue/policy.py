@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from chatbot.dialogue import acts
 from chatbot.dialogue import responses as say
 from chatbot.dialogue.aspects import asked_aspect, first_sentence, sentences_saying
+from chatbot.dialogue.escalation import EscalationRules, escalation_reason, is_explicit_request
 from chatbot.dialogue.flows import Flow, flow_starting_on, flows
 from chatbot.dialogue.responses import (
     PlannedReply,
@@ -27,7 +28,6 @@ from chatbot.dialogue.responses import (
 )
 from chatbot.dialogue.state import DialogueState
 from chatbot.dialogue.tracker import TrackedTurn, note_outcome
-from handoff.triggers import EscalationRules, escalation_reason, is_explicit_request
 from knowledge.answers import GroundedAnswer, answers_of_node
 from knowledge.graph import KnowledgeGraph
 from knowledge.things import about_thing, bears_on_place_and_money, fee_sentence, the_topics_own

@@ -13,9 +13,9 @@ from django.db import IntegrityError
 from chatbot.dialogue import acts
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
+from chatbot.nlu.graph_linking import GraphLinker
 from chatbot.nlu.models import MessageClassification
 from knowledge.graph import KnowledgeGraph
-from knowledge.linking import GraphLinker
 from knowledge.service import current_graph
 
 logger = logging.getLogger(__name__)

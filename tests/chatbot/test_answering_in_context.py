@@ -6,8 +6,8 @@ model.
 """
 
 from chatbot import engine
+from chatbot.dialogue.escalation import EscalationRules
 from chatbot.dialogue.policy import PolicySettings
-from handoff.triggers import EscalationRules
 from knowledge.graph import KnowledgeGraph, NodeRecord, RelationRecord
 
 

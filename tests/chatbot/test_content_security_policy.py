@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 
 from chatbot.content_security_policy import build_policy
 from chatbot.envvars import env_csp_sources
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 from tests.live_server import REPO_ROOT
 
 ADMIN = ("ada", "ada-runs-the-platform")

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 
 pytestmark = pytest.mark.django_db
 

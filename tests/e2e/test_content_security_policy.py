@@ -65,7 +65,7 @@ GRAPH = {
 }
 
 CREATE_ADMIN = f"""
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 add_staff_user({ADMIN[0]!r}, {ADMIN[1]!r}, "admin")
 """
 

@@ -19,7 +19,7 @@ AGENT = ("anna", "anna-takes-chats")
 PLAIN_USER = ("paul", "paul-is-no-agent")
 CREATE_USERS = f"""
 from django.contrib.auth import get_user_model
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 from handoff.models import Agent
 add_staff_user({AGENT[0]!r}, {AGENT[1]!r}, "agent")
 Agent.objects.filter(user__username={AGENT[0]!r}).update(display_name="Anna")

@@ -124,7 +124,7 @@ GRAPH = {
 
 CREATE_USERS = f"""
 from django.contrib.auth import get_user_model
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 add_staff_user({EDITOR[0]!r}, {EDITOR[1]!r}, "editor")
 get_user_model().objects.create_user({PLAIN_USER[0]!r}, password={PLAIN_USER[1]!r})
 """

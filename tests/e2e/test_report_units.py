@@ -20,7 +20,7 @@ AGENT = ("rita", "rita-reads-reports")
 SEED = f"""
 from chatbot import actions as chat_actions
 from handoff import actions
-from knowledge.roles import add_staff_user
+from chatbot.staff_users import add_staff_user
 add_staff_user({AGENT[0]!r}, {AGENT[1]!r}, "agent")
 conversation = chat_actions.open_conversation(chat_actions.create_visitor().pk)
 chat_actions.record_visitor_message(conversation.pk, "c-1", "my card has not arrived")

@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 
+from chatbot.dialogue.escalation import EscalationRules, escalation_reason, is_explicit_request
 from handoff.hours import BadHours, is_open, parse_hours
 from handoff.routing import AgentSlot, choose_agent, estimated_wait_seconds, skill_for_intent
 from handoff.state_machine import TransitionNotAllowed, bot_may_answer, check_transition
-from handoff.triggers import EscalationRules, escalation_reason, is_explicit_request
 
 RULES = EscalationRules(
     unclear_turns=3, frustration=0.7, sensitive_intents=("compromised_card",), flow_retries=2

@@ -5,9 +5,9 @@ import copy
 import pytest
 from django.contrib.auth.models import User
 
+from chatbot.staff_users import add_staff_user
 from knowledge.importing import import_document
 from knowledge.interchange import document_from_json
-from knowledge.roles import add_staff_user
 
 SMALL_BANK = {
     "format": "knowledge-graph",

@@ -173,7 +173,7 @@ def test_asking_about_a_missing_node_raises_unknown_node(graph):
 
 def test_the_graph_links_names_as_entities_for_the_intent_pipeline(graph):
     from chatbot.nlu.entities import extract_entities
-    from knowledge.linking import GraphLinker
+    from chatbot.nlu.graph_linking import GraphLinker
 
     entities = extract_entities(
         "Can my online card pay in card arrival on 3 March?", linkers=[GraphLinker(graph)]

@@ -1,7 +1,7 @@
-"""When to hand a conversation to a person, and why. Plain Python, thresholds passed in.
+"""When a conversation should go to a person, and why: a dialogue decision, in plain Python.
 
-The policy asks `escalation_reason` after deciding its reply; the reason is recorded with the
-handoff.
+The policy asks `escalation_reason` after deciding its reply and returns "escalate for reason R";
+the turn then calls the handoff, which records the reason. The thresholds are passed in.
 """
 
 import re

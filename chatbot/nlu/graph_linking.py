@@ -1,4 +1,7 @@
-"""The knowledge graph as an entity linker for the intent pipeline: its names become entities."""
+"""The knowledge graph as an entity linker for the intent pipeline: its names become entities.
+
+It lives with the pipeline that reads the graph, so that the graph knows nothing of the model.
+"""
 
 from chatbot.nlu.entities import Entity
 from knowledge.graph import KnowledgeGraph

@@ -8,8 +8,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from chatbot.staff_users import ROLES, add_staff_user
 from knowledge.management.database_ready import require_migrated
-from knowledge.roles import ROLES, add_staff_user
 
 
 class Command(BaseCommand):
