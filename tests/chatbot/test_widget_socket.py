@@ -116,10 +116,12 @@ async def test_a_message_is_stored_before_its_ack_and_answered_by_a_streamed_rep
 
 async def test_a_resent_message_is_stored_once_and_acknowledged_again():
     client = await connected_visitor()
-    first = await client.say("block my card", client_id="same-id")
+    # A question with a one-message answer: "block my card" is a close call for the test model
+    # between two intents, and a clarification would add a second reply to the count.
+    first = await client.say("what exchange rate do you use?", client_id="same-id")
     await client.receive_answer()
 
-    again = await client.say("block my card", client_id="same-id")
+    again = await client.say("what exchange rate do you use?", client_id="same-id")
 
     assert again == {**first, "duplicate": True}
     assert await client.receive_nothing()
