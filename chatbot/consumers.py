@@ -7,7 +7,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatbot import actions
+from chatbot import actions, log_context
 from chatbot.admission import current_load
 from chatbot.database_threads import database_call
 from chatbot.frames import FrameError, Limits, parse_frame
@@ -42,6 +42,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     """One visitor socket. The channel layer only notifies; the database carries delivery."""
 
     async def connect(self) -> None:
+        # The socket's handlers and the turns it starts all run in this context: their log
+        # lines carry the socket's request id, and the conversation's id once it is known.
+        log_context.request_id.set(log_context.accepted_request_id(self._header("x-request-id")))
         self.session: VisitorSession | None = None
         self.load = current_load()
         self.is_counted = False
@@ -75,6 +78,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             settings.CHAT_HELLO_TIMEOUT_SECONDS,
             lambda: asyncio.ensure_future(self._close_without_hello()),
         )
+
+    def _header(self, name: str) -> str | None:
+        for key, value in self.scope.get("headers", ()):
+            if key.decode("latin-1").lower() == name:
+                return value.decode("latin-1")
+        return None
 
     async def disconnect(self, code: int) -> None:
         self.is_closed = True
@@ -128,6 +137,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_TOKEN)
             return
         self.session = session
+        log_context.conversation_id.set(str(session.conversation_id))
         # Join before replaying, so nothing committed in between is missed.
         await self.channel_layer.group_add(
             conversation_group(session.conversation_id), self.channel_name

@@ -23,8 +23,6 @@ from chatbot.envvars import (
     env_str,
 )
 
-# Plain Python: the escalation rules' defaults are the settings' defaults.
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -70,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every line logged for a request carries its id.
+    "chatbot.log_context.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so that static files get the policy too.
     "chatbot.content_security_policy.content_security_policy_middleware",
@@ -193,6 +193,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# LOG_FORMAT: "plain" lines for a terminal, or "json", one object per line with the
+# conversation_id and request_id of the line (chatbot.log_context), for a log collector.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
     # Look for tasks a dead worker held (unacknowledged, older than the visibility timeout)
@@ -379,9 +382,21 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"refusals": {"()": "chatbot.log_filters.RefusalsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "chatbot.json_logs.JsonFormatter"},
+    },
+    "filters": {
+        "refusals": {"()": "chatbot.log_filters.RefusalsWithoutTraceback"},
+        "context": {"()": "chatbot.log_context.ContextFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     # A 403 is logged on one line, without the traceback Django attaches to PermissionDenied.
     "loggers": {"django.request": {"filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

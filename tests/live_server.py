@@ -110,8 +110,12 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
-    """Serve the application with uvicorn until the block ends; yield its base URL."""
+def running_server(
+    environment: dict, port: int | None = None, log_path: Path | None = None
+) -> Iterator[str]:
+    """Serve the application with uvicorn until the block ends; yield its base URL.
+
+    The server's output goes to `log_path` if given (kept), else to a temporary file."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="chatbot-server-") as temporary:
@@ -119,7 +123,7 @@ def running_server(environment: dict, port: int | None = None) -> Iterator[str]:
         process = start_logged(
             [*uvicorn, "--port", str(port), "--lifespan", "off"],
             environment,
-            Path(temporary) / "server.log",
+            log_path or Path(temporary) / "server.log",
         )
         try:
             _wait_until_serving(base_url, process, process.log_path)
