@@ -44,7 +44,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         # The socket's handlers and the turns it starts all run in this context: their log
         # lines carry the socket's request id, and the conversation's id once it is known.
-        log_context.request_id.set(log_context.accepted_request_id(self._header("x-request-id")))
+        log_context.request_id.set(log_context.accepted_request_id(self._header(b"x-request-id")))
         self.session: VisitorSession | None = None
         self.load = current_load()
         self.is_counted = False
@@ -79,9 +79,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             lambda: asyncio.ensure_future(self._close_without_hello()),
         )
 
-    def _header(self, name: str) -> str | None:
+    def _header(self, name: bytes) -> str | None:
+        """A header of the handshake; ASGI gives header names in lower case."""
         for key, value in self.scope.get("headers", ()):
-            if key.decode("latin-1").lower() == name:
+            if key == name:
                 return value.decode("latin-1")
         return None
 

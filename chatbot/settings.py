@@ -193,9 +193,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# LOG_FORMAT: "plain" lines for a terminal, or "json", one object per line with the
-# conversation_id and request_id of the line (chatbot.log_context), for a log collector.
-LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
     # Look for tasks a dead worker held (unacknowledged, older than the visibility timeout)
@@ -379,6 +376,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# LOG_FORMAT: "plain" lines for a terminal, or "json", one object per line with the
+# conversation_id and request_id of the line (chatbot.log_context), for a log collector.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -19,7 +19,8 @@ from chatbot.turn_configuration import configured_turn
 from handoff import actions as handoff_actions
 from handoff.state_machine import bot_may_answer
 from knowledge.graph import KnowledgeGraph
-from knowledge.service import graph_at, version_expression
+from knowledge.loading import stored_version_expression
+from knowledge.service import graph_at
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ _recent_messages = database_call(_recent_before)
 def _load_unanswered(conversation_id: uuid.UUID) -> _Unanswered:
     conversation = (
         Conversation.objects.only("state", "owner")
-        .annotate(graph_version=version_expression())
+        .annotate(graph_version=stored_version_expression())
         .get(pk=conversation_id)
     )
     newest = list(

@@ -24,10 +24,7 @@ def expire_offer(handoff_id: int, offer_number: int) -> None:
 def schedule_offer_expiry(handoff_id: int, offer_number: int, seconds: float) -> None:
     """Expire the offer after `seconds`, unless it was accepted or declined by then."""
     if expire_offer.app.conf.task_always_eager:
-        # Tasks run in-process on the embedded default, where a countdown would run at once.
-        timer = Timer(seconds, expire_offer.apply, args=((handoff_id, offer_number),))
-        timer.daemon = True
-        timer.start()
+        _run_in_process_later(seconds, expire_offer, (handoff_id, offer_number))
     else:
         # The countdown stays far below Redis's visibility timeout (60 s by default).
         expire_offer.apply_async((handoff_id, offer_number), countdown=seconds)
@@ -48,6 +45,11 @@ def schedule_presence_check(agent_id: int, check: str, seconds: float) -> None:
     elif seconds <= 0:
         check_presence.apply(args=(agent_id, check))
     else:
-        timer = Timer(seconds, check_presence.apply, args=((agent_id, check),))
-        timer.daemon = True
-        timer.start()
+        _run_in_process_later(seconds, check_presence, (agent_id, check))
+
+
+def _run_in_process_later(seconds: float, task, args: tuple) -> None:
+    # Tasks run in-process on the embedded default, where a countdown would run at once.
+    timer = Timer(seconds, task.apply, args=(args,))
+    timer.daemon = True
+    timer.start()

@@ -25,7 +25,10 @@ def stored_version() -> int:
 
 
 def stored_version_expression() -> Coalesce:
-    """The stored version number as an expression, to read it within another query."""
+    """The stored version number as an expression, to read it within another query.
+
+    The database is where writers commit the number first, so it is never behind the one Redis
+    announces."""
     number = GraphVersion.objects.filter(pk=1).values("number")[:1]
     return Coalesce(Subquery(number, output_field=BigIntegerField()), Value(0))
 

@@ -3,8 +3,8 @@
 Callers ask for `current_graph()`, which costs one cheap version check: a Redis GET when Redis is
 configured (writers raise the number there when they commit, so every process learns of it),
 otherwise one indexed read of the version row. A turn reads the stored number within the query
-that loads its conversation (`version_expression()`, `graph_at()`), and so makes no check of
-its own.
+that loads its conversation (`knowledge.loading.stored_version_expression()`, then
+`graph_at()`), and so makes no check of its own.
 
 A big graph is a lot of small Python objects (about 1.6 million at 100,000 nodes), and the cyclic
 garbage collector walks every one of them in each full collection: a pause of most of a second,
@@ -27,10 +27,9 @@ import weakref
 
 import redis
 from django.conf import settings
-from django.db.models.functions import Coalesce
 
 from knowledge.graph import KnowledgeGraph
-from knowledge.loading import load_graph, stored_version, stored_version_expression
+from knowledge.loading import load_graph, stored_version
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,8 @@ def graph_at(version: int) -> KnowledgeGraph:
     graph is at another one.
 
     For a caller that read the stored version within a query it makes anyway
-    (`version_expression()`), which saves the turn its own version check.
+    (`knowledge.loading.stored_version_expression()`), which saves the turn its own version
+    check.
     """
     graph = _graph
     # Any difference means rebuilding, not just a newer number: a restored or reset database
@@ -75,12 +75,6 @@ def graph_at(version: int) -> KnowledgeGraph:
             _rebuild()
             logger.info("Built knowledge graph version %s (%s nodes)", _graph.version, len(_graph))
         return _graph
-
-
-def version_expression() -> Coalesce:
-    """The stored version number as an expression to read within another query; the database is
-    where writers commit it first, so it is never behind the number Redis announces."""
-    return stored_version_expression()
 
 
 def built_graph() -> KnowledgeGraph | None:
