@@ -1,8 +1,11 @@
 """The Celery application; tasks run in-process unless REDIS_URL is set."""
 
 import os
+import time
 
 from celery import Celery, signals
+
+from chatbot import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 
@@ -29,3 +32,37 @@ def json_lines_on_workers(logger, **kwargs) -> None:
     for handler in logger.handlers:
         handler.setFormatter(JsonFormatter())
         handler.addFilter(ContextFilter())
+
+
+# When each task started, by task id: a task's seconds are measured from here to postrun.
+_task_started: dict[str, float] = {}
+
+
+@signals.task_prerun.connect
+def task_started(task_id: str, **kwargs) -> None:
+    _task_started[task_id] = time.perf_counter()
+
+
+@signals.task_postrun.connect
+def task_finished(task_id: str, task, state: str | None = None, **kwargs) -> None:
+    started = _task_started.pop(task_id, None)
+    if started is not None:
+        metrics.TASK_SECONDS.labels(task.name, state or "UNKNOWN").observe(
+            time.perf_counter() - started
+        )
+
+
+@signals.task_failure.connect
+def task_failed(sender, exception: BaseException, **kwargs) -> None:
+    metrics.TASK_FAILURES.labels(sender.name, type(exception).__name__).inc()
+
+
+@signals.worker_ready.connect
+def serve_metrics(**kwargs) -> None:
+    """With METRICS_PORT, the worker serves what its processes recorded for Prometheus."""
+    from django.conf import settings
+
+    if settings.METRICS_PORT:
+        from chatbot.metrics_endpoint import serve_worker_metrics
+
+        serve_worker_metrics(settings.METRICS_PORT)

@@ -7,7 +7,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatbot import actions, log_context
+from chatbot import actions, log_context, metrics
 from chatbot.admission import current_load
 from chatbot.database_threads import database_call
 from chatbot.frames import FrameError, Limits, parse_frame
@@ -61,6 +61,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         refusal = self.load.refuse_socket()
         if refusal is not None:
+            metrics.REFUSED_BUSY.labels("socket").inc()
             # Before any hello: the visitor's conversation is untouched, the widget retries.
             await self.send_frame(
                 {
@@ -74,6 +75,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.load.open_sockets += 1
         self.is_counted = True
+        metrics.WEBSOCKETS_OPEN.labels("widget").inc()
         self.hello_deadline = asyncio.get_running_loop().call_later(
             settings.CHAT_HELLO_TIMEOUT_SECONDS,
             lambda: asyncio.ensure_future(self._close_without_hello()),
@@ -93,6 +95,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.is_counted:
             self.load.open_sockets -= 1
             self.is_counted = False
+            metrics.WEBSOCKETS_OPEN.labels("widget").dec()
         self.load.awaiting.discard(self)
         if self.turn_worker is not None:
             # A turn under way is finished and committed, not cut off: its reply is
@@ -169,6 +172,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_message(self, frame: dict) -> None:
         refusal = self.load.refuse_message()
         if refusal is not None:
+            metrics.REFUSED_BUSY.labels("message").inc()
             # Refused before it is stored: the widget keeps it and sends it again.
             raise FrameError(
                 "busy",
@@ -205,6 +209,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         if not is_duplicate:
+            metrics.MESSAGES.labels("visitor").inc()
             await self.publish(event.as_frame())
 
     async def on_resume(self, frame: dict) -> None:

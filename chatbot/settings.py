@@ -376,6 +376,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Prometheus metrics (chatbot.metrics) at /metrics. METRICS_TOKEN: scrapers send it as
+# "Authorization: Bearer TOKEN"; unset, only this host (loopback) may read them. METRICS_PORT:
+# a Celery worker serves its own at http://0.0.0.0:PORT/metrics (0: it serves none).
+# PROMETHEUS_MULTIPROC_DIR, read by prometheus_client itself, sums several processes' values.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
+
 # LOG_FORMAT: "plain" lines for a terminal, or "json", one object per line with the
 # conversation_id and request_id of the line (chatbot.log_context), for a log collector.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 
-from chatbot import actions, engine
+from chatbot import actions, engine, metrics
 from chatbot.database_threads import database_call
 from chatbot.llm import Replace
 from chatbot.locks import conversation_lock
@@ -68,15 +69,17 @@ async def answer_unanswered_messages(
                     {"trace": {"decision": "with_person"}},
                 )
                 continue
+            started = time.perf_counter()
             await output.publish({"type": "typing", "author": "bot", "is_typing": True})
             understanding = None
             if understand:
                 context = engine.understanding_context(state)
                 understanding = await understand(visitor_event_id, text, context)
+            understood = time.perf_counter()
             # The first message's context came with the load; a later one follows this loop's
             # own replies, so it is read again.
             recent = loaded.recent if index == 0 else await _recent_messages(conversation_id, seq)
-            state, owner = await _answer_one(
+            answered = await _answer_one(
                 conversation_id,
                 state,
                 visitor_event_id,
@@ -87,7 +90,29 @@ async def answer_unanswered_messages(
                 knowledge,
                 recent,
             )
+            state, owner = answered.state, answered.owner
+            metrics.record_turn(
+                {
+                    "understand": understood - started,
+                    "engine": answered.engine_seconds,
+                    "store": answered.store_seconds,
+                    "total": time.perf_counter() - started,
+                },
+                answered.trace.get("decision"),
+                answered.trace.get("handoff"),
+            )
         return len(loaded.pending)
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """What answering one message left: the state and owner after it, how it went."""
+
+    state: dict
+    owner: str
+    trace: dict
+    engine_seconds: float
+    store_seconds: float
 
 
 @dataclass(frozen=True)
@@ -182,7 +207,8 @@ async def _answer_one(
     output: ConversationOutput,
     knowledge: KnowledgeGraph,
     recent: tuple[tuple[str, str], ...],
-) -> tuple[dict, str]:
+) -> _Answered:
+    started = time.perf_counter()
     try:
         result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
             state, text, understanding, knowledge, configured_turn(), recent
@@ -191,16 +217,19 @@ async def _answer_one(
     except Exception:
         # Never silence: a broken turn still answers, and keeps the previous state.
         logger.exception("The engine failed on message #%s of %s", seq, conversation_id)
-        result = engine.TurnResult(state=state)
+        result = engine.TurnResult(state=state, trace={"decision": "engine_failure"})
         streamed = await _stream_replies(seq, [engine.Reply([ENGINE_FAILURE_REPLY])], output)
     record = {
         "state_diff": result.diff,
         "understanding": understanding or {},
         "trace": result.trace,
     }
+    answered = time.perf_counter()
     events = await database_call(actions.complete_turn)(
         conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
     )
+    stored = time.perf_counter()
+    metrics.MESSAGES.labels("bot").inc(len(events))
     await output.publish_all(
         [
             *(
@@ -217,7 +246,7 @@ async def _answer_one(
         )
         if handoff.status == handoff.Status.WAITING:
             owner = Conversation.Owner.WAITING
-    return result.state, owner
+    return _Answered(result.state, owner, result.trace, answered - started, stored - answered)
 
 
 async def _stream_replies(

@@ -5,11 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from chatbot import views
+from chatbot.metrics_endpoint import metrics_view
 from chatbot.staff_pages import StaffLoginView
 
 urlpatterns = [
     path("", views.demo_page, name="demo"),
     path("healthz", views.health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/login/", StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

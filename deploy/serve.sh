@@ -14,6 +14,17 @@ if [ "$WEB_WORKERS" != 1 ] && [ -z "${REDIS_URL:-}" ]; then
   exit 2
 fi
 
+# Several processes on this host (web processes, the worker beside them) sum their metrics
+# through files in one directory (docs/metrics.md); an earlier run's files are removed first.
+if [ -z "${PROMETHEUS_MULTIPROC_DIR:-}" ] && { [ "$WEB_WORKERS" != 1 ] \
+    || { [ -n "${REDIS_URL:-}" ] && [ "${SERVE_WORKER:-1}" != 0 ]; }; }; then
+  export PROMETHEUS_MULTIPROC_DIR="${TMPDIR:-/tmp}/chatbot-metrics-$PORT"
+fi
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
+fi
+
 worker=
 if [ -n "${REDIS_URL:-}" ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
   "$PYTHON" -m celery -A chatbot worker -Q celery,nlu,handoff --loglevel "${LOG_LEVEL:-INFO}" --pool threads --concurrency "${CELERY_CONCURRENCY:-16}" &

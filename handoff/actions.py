@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from chatbot import actions as conversation_actions
+from chatbot import metrics
 from chatbot.models import Conversation, Event
 from handoff import notify
 from handoff.configuration import longest_countdown_seconds, presence_times
@@ -92,6 +93,9 @@ def open_handoff(
             )
             frame = _unavailable_frame(unavailable)
             transaction.on_commit(lambda: notify.to_conversation(conversation_id, frame))
+            transaction.on_commit(
+                lambda: metrics.HANDOFF_REQUESTS.labels(reason, "unavailable").inc()
+            )
             return handoff, True
         handoff = Handoff.objects.create(
             conversation=conversation, reason=reason, intent=intent or "", skill=skill
@@ -105,6 +109,7 @@ def open_handoff(
             handoff=handoff,
         )
         transaction.on_commit(lambda: _after_queue_change(handoff.pk, route=True))
+        transaction.on_commit(lambda: metrics.HANDOFF_REQUESTS.labels(reason, "queued").inc())
         return handoff, True
 
 
@@ -305,6 +310,8 @@ def accept(handoff_id: int, agent: Agent) -> Handoff:
             broadcast_queue()
 
         transaction.on_commit(tell)
+        waited = (handoff.accepted_at - handoff.requested_at).total_seconds()
+        transaction.on_commit(lambda: metrics.HANDOFF_WAIT_SECONDS.observe(waited))
         return handoff
 
 

@@ -12,7 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chatbot import bounded_json
+from chatbot import bounded_json, metrics
 from chatbot.groups import conversation_group
 from chatbot.visible_text import has_visible_text
 from handoff import actions, notify
@@ -48,6 +48,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         # Conversation id -> handoff id, for the conversations this agent is chatting in.
         self.conversations: dict[str, int] = {}
         await self.accept()
+        metrics.WEBSOCKETS_OPEN.labels("console").inc()
         await self.channel_layer.group_add(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_add(notify.agent_group(self.agent.pk), self.channel_name)
         self.agent = await database_sync_to_async(actions.connection_opened)(
@@ -61,6 +62,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "agent"):
             return
+        metrics.WEBSOCKETS_OPEN.labels("console").dec()
         await self.channel_layer.group_discard(notify.AGENTS_GROUP, self.channel_name)
         await self.channel_layer.group_discard(notify.agent_group(self.agent.pk), self.channel_name)
         for conversation_id in list(self.conversations):
@@ -113,6 +115,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         event, is_duplicate = await database_sync_to_async(actions.agent_message)(
             handoff_id, self.agent, client_id, text
         )
+        if not is_duplicate:
+            metrics.MESSAGES.labels("agent").inc()
         await self.send_frame(
             {
                 "type": "ack",

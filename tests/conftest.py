@@ -10,7 +10,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 
 from tests.banking_model import banking_model_var_dir  # noqa: F401  (fixture)
-from tests.live_server import child_process_database_url, start_logged, stop
+from tests.live_server import child_process_database_url, free_port, start_logged, stop
 from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
 
 WORKER_START_TIMEOUT_SECONDS = 60
@@ -104,6 +104,16 @@ def celery_worker(request):
         return
     request.getfixturevalue("django_db_setup")
     var_dir = request.getfixturevalue("tiny_model_var_dir")
-    process = start_celery_worker(var_dir, "celery,nlu,handoff")
-    yield process
-    stop(process)
+    metrics_port = free_port()
+    with tempfile.TemporaryDirectory(prefix="chatbot-worker-metrics-") as metrics_directory:
+        process = start_celery_worker(
+            var_dir,
+            "celery,nlu,handoff",
+            environment={
+                "METRICS_PORT": str(metrics_port),
+                "PROMETHEUS_MULTIPROC_DIR": metrics_directory,
+            },
+        )
+        process.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        yield process
+        stop(process)

@@ -7,9 +7,11 @@ which reading to trust (`chatbot.dialogue.tracker`).
 """
 
 import logging
+import time
 
 from django.db import IntegrityError
 
+from chatbot import metrics
 from chatbot.dialogue import acts
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.entities import extract_entities
@@ -38,7 +40,7 @@ def understand_texts(
     """
     contexts = contexts or [None] * len(texts)
     classifier = promoted_classifier(threads)
-    predictions = classifier.classify(texts) if classifier else [None] * len(texts)
+    predictions = _classify(classifier, texts) if classifier else [None] * len(texts)
     linkers = [GraphLinker(graph if graph is not None else current_graph())]
     entities = [
         [entity.as_dict() for entity in extract_entities(text, linkers=linkers)] for text in texts
@@ -66,6 +68,15 @@ def understand_texts(
             }
         results.append(result)
     return results
+
+
+def _classify(classifier, texts: list[str]) -> list:
+    started = time.perf_counter()
+    predictions = classifier.classify(texts)
+    metrics.record_classification(
+        time.perf_counter() - started, [prediction.confidence for prediction in predictions]
+    )
+    return predictions
 
 
 def _may_follow_up(prediction) -> bool:

@@ -388,10 +388,15 @@ def test_selectors_claims_and_backends_name_what_exists():
     for workload in of_kind("Deployment"):
         labels = workload["spec"]["template"]["metadata"]["labels"]
         assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
-        (volume,) = pod_spec(workload)["volumes"]
-        assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
-        (mount,) = main_container(workload)["volumeMounts"]
-        assert (mount["name"], mount["mountPath"]) == (volume["name"], "/var/lib/chatbot")
+        volumes = {volume["name"]: volume for volume in pod_spec(workload)["volumes"]}
+        mounts = {m["name"]: m["mountPath"] for m in main_container(workload)["volumeMounts"]}
+        assert volumes["var"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        assert mounts["var"] == "/var/lib/chatbot"
+        # Each pod's processes sum their metrics through an in-memory folder, empty at start.
+        assert volumes["metrics"]["emptyDir"]["medium"] == "Memory"
+        environment = {e["name"]: e["value"] for e in main_container(workload)["env"]}
+        assert mounts["metrics"] == environment["PROMETHEUS_MULTIPROC_DIR"]
+        assert set(mounts) == set(volumes) == {"var", "metrics"}
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert service["spec"]["selector"].items() <= web_labels.items()
     assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http"}]
@@ -413,3 +418,11 @@ def test_kustomize_builds_every_object():
     assert built.returncode == 0, built.stderr
     objects = [o for o in yaml.safe_load_all(built.stdout) if o]
     assert sorted(o["kind"] for o in objects) == sorted(o["kind"] for o in all_objects())
+
+
+def test_the_worker_serves_its_metrics_on_the_port_it_declares():
+    worker = main_container(find("Deployment", "chatbot-worker"))
+    environment = {e["name"]: e["value"] for e in worker["env"]}
+
+    (port,) = worker["ports"]
+    assert port == {"name": "metrics", "containerPort": int(environment["METRICS_PORT"])}
