@@ -6,7 +6,8 @@ makes (its two messages, its four stages and outcome, its classification with on
 the classification task's run), in prometheus_client's multiprocess mode (values written to
 files, as with several web processes or workers) and in one process's memory. Then runs
 `bench/dialogue_benchmark.py` for the whole in-process turn's mean on this machine now (or takes
-`--turn-ms`), and prints the metrics' share of it as JSON. The target is at most 5%.
+`--turn-ms`), and prints the metrics' share of it as JSON. The target is at most 5%. It also
+times the spans a turn opens with tracing off (the default): the API's no-op spans.
 
     .venv/bin/python bench/metrics_cost.py --var-dir VAR     # VAR holds a promoted model
     .venv/bin/python bench/metrics_cost.py --turn-ms 3.1     # a turn measured just before
@@ -38,25 +39,38 @@ def one_turn():
         {"understand": 0.004, "engine": 0.001, "store": 0.002, "total": 0.008}, "answer", None
     )
 
-turns = int(sys.argv[1])
+def one_traced_turn():
+    # The spans a turn opens (chatbot.turns), with tracing off: the API's no-op spans.
+    from chatbot import tracing
+    with tracing.tracer.start_as_current_span("chat.turn", attributes={"chat.seq": 2}) as span:
+        with tracing.tracer.start_as_current_span("nlu.understand"):
+            tracing.carrier()
+        with tracing.tracer.start_as_current_span("chat.engine"):
+            pass
+        with tracing.tracer.start_as_current_span("chat.store"):
+            pass
+        span.set_attributes({"chat.decision": "answer", "chat.outcome": "answer"})
+
+turns, record = int(sys.argv[1]), one_traced_turn if sys.argv[2] == "spans" else one_turn
 for _ in range(1000):  # warm: every label's child and file exists before the clock starts
-    one_turn()
+    record()
 started = time.process_time()
 for _ in range(turns):
-    one_turn()
+    record()
 print(json.dumps({"cpu_us_per_turn": 1e6 * (time.process_time() - started) / turns}))
 """
 
 
-def metrics_cost(turns: int, multiprocess: bool) -> float:
-    """CPU microseconds per turn of the metric calls, in a fresh process."""
+def metrics_cost(turns: int, multiprocess: bool, what: str = "metrics") -> float:
+    """CPU microseconds per turn of the metric calls (or the spans), in a fresh process."""
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        environment.pop(name, None)
     with tempfile.TemporaryDirectory(prefix="metrics-cost-") as directory:
         if multiprocess:
             environment["PROMETHEUS_MULTIPROC_DIR"] = directory
         output = subprocess.run(
-            [sys.executable, "-c", RECORD_TURNS, str(turns)],
+            [sys.executable, "-c", RECORD_TURNS, str(turns), what],
             env=environment,
             capture_output=True,
             text=True,
@@ -93,6 +107,7 @@ def main() -> None:
     arguments = parser.parse_args()
     files = metrics_cost(arguments.turns, multiprocess=True)
     memory = metrics_cost(arguments.turns, multiprocess=False)
+    spans = metrics_cost(arguments.turns, multiprocess=False, what="spans")
     turn = arguments.turn_ms if arguments.turn_ms is not None else turn_ms(arguments.var_dir)
     print(
         json.dumps(
@@ -111,6 +126,9 @@ def main() -> None:
                     "one_process": round(memory / (1000 * turn), 4),
                 },
                 "target_share_at_most": 0.05,
+                # Tracing off (the default): the turn's no-op spans and trace carrier.
+                "tracing_off_cpu_us_per_turn": round(spans, 2),
+                "tracing_off_share_of_turn": round(spans / (1000 * turn), 4),
             },
             indent=2,
         )

@@ -17,6 +17,10 @@ django_http_application = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
+from chatbot.tracing import configure_tracing  # noqa: E402
+
+# With OTEL_* set, this web process sends its turns' spans (docs/metrics.md, "Traces").
+configure_tracing("chatbot-web")
 
 application = ProtocolTypeRouter(
     {

@@ -5,7 +5,7 @@ import time
 
 from celery import Celery, signals
 
-from chatbot import metrics
+from chatbot import metrics, tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 
@@ -66,3 +66,15 @@ def serve_metrics(**kwargs) -> None:
         from chatbot.metrics_endpoint import serve_worker_metrics
 
         serve_worker_metrics(settings.METRICS_PORT)
+
+
+@signals.worker_process_init.connect
+def trace_in_a_pool_process(**kwargs) -> None:
+    """A prefork pool's process sends its own spans: a parent's exporter does not survive fork."""
+    tracing.configure_tracing("chatbot-worker")
+
+
+@signals.worker_ready.connect
+def trace_in_the_worker(**kwargs) -> None:
+    """A thread or solo pool runs tasks in the main process, which no process_init reaches."""
+    tracing.configure_tracing("chatbot-worker")

@@ -1,6 +1,7 @@
 """Answer a conversation's unanswered visitor messages: lock, run the engine, stream, commit."""
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
@@ -11,7 +12,7 @@ from typing import Protocol
 
 from asgiref.sync import sync_to_async
 
-from chatbot import actions, engine, metrics
+from chatbot import actions, engine, metrics, tracing
 from chatbot.database_threads import database_call
 from chatbot.llm import Replace
 from chatbot.locks import conversation_lock
@@ -69,39 +70,76 @@ async def answer_unanswered_messages(
                     {"trace": {"decision": "with_person"}},
                 )
                 continue
-            started = time.perf_counter()
-            await output.publish({"type": "typing", "author": "bot", "is_typing": True})
-            understanding = None
-            if understand:
-                context = engine.understanding_context(state)
-                understanding = await understand(visitor_event_id, text, context)
-            understood = time.perf_counter()
-            # The first message's context came with the load; a later one follows this loop's
-            # own replies, so it is read again.
-            recent = loaded.recent if index == 0 else await _recent_messages(conversation_id, seq)
-            answered = await _answer_one(
+            answered = await _answer_message(
                 conversation_id,
                 state,
-                visitor_event_id,
-                seq,
-                text,
-                understanding,
+                (visitor_event_id, seq, text),
+                understand,
                 output,
                 knowledge,
-                recent,
+                # The first message's context came with the load; a later one follows this
+                # loop's own replies, so it is read again.
+                loaded.recent if index == 0 else None,
             )
             state, owner = answered.state, answered.owner
-            metrics.record_turn(
-                {
-                    "understand": understood - started,
-                    "engine": answered.engine_seconds,
-                    "store": answered.store_seconds,
-                    "total": time.perf_counter() - started,
-                },
-                answered.trace.get("decision"),
-                answered.trace.get("handoff"),
-            )
         return len(loaded.pending)
+
+
+async def _answer_message(
+    conversation_id: uuid.UUID,
+    state: dict,
+    message: tuple[int, int, str],
+    understand: Understand | None,
+    output: ConversationOutput,
+    knowledge: KnowledgeGraph,
+    recent: tuple[tuple[str, str], ...] | None,
+) -> "_Answered":
+    """Understand and answer one visitor message, traced as one span and timed by stage."""
+    visitor_event_id, seq, text = message
+    attributes = {"chat.conversation_id": str(conversation_id), "chat.seq": seq}
+    with tracing.tracer.start_as_current_span("chat.turn", attributes=attributes) as span:
+        started = time.perf_counter()
+        await output.publish({"type": "typing", "author": "bot", "is_typing": True})
+        understanding = None
+        if understand:
+            with tracing.tracer.start_as_current_span("nlu.understand"):
+                context = engine.understanding_context(state)
+                understanding = await understand(visitor_event_id, text, context)
+        understood = time.perf_counter()
+        if recent is None:
+            recent = await _recent_messages(conversation_id, seq)
+        answered = await _answer_one(
+            conversation_id,
+            state,
+            visitor_event_id,
+            seq,
+            text,
+            understanding,
+            output,
+            knowledge,
+            recent,
+        )
+        decision, handoff = answered.trace.get("decision"), answered.trace.get("handoff")
+        metrics.record_turn(
+            {
+                "understand": understood - started,
+                "engine": answered.engine_seconds,
+                "store": answered.store_seconds,
+                "total": time.perf_counter() - started,
+            },
+            decision,
+            handoff,
+        )
+        outcome, reason = metrics.turn_outcome(decision, handoff)
+        span.set_attributes(
+            {
+                "chat.decision": decision or "",
+                "chat.intent": answered.trace.get("intent") or "",
+                "chat.outcome": outcome,
+                "chat.outcome_reason": reason,
+            }
+        )
+        return answered
 
 
 @dataclass(frozen=True)
@@ -210,10 +248,12 @@ async def _answer_one(
 ) -> _Answered:
     started = time.perf_counter()
     try:
-        result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
-            state, text, understanding, knowledge, configured_turn(), recent
-        )
-        streamed = await _stream_replies(seq, result.replies, output)
+        # The language model's call, inside run_turn or the stream, is this span's child.
+        with tracing.tracer.start_as_current_span("chat.engine"):
+            result = await sync_to_async(engine.run_turn, thread_sensitive=False)(
+                state, text, understanding, knowledge, configured_turn(), recent
+            )
+            streamed = await _stream_replies(seq, result.replies, output)
     except Exception:
         # Never silence: a broken turn still answers, and keeps the previous state.
         logger.exception("The engine failed on message #%s of %s", seq, conversation_id)
@@ -225,9 +265,11 @@ async def _answer_one(
         "trace": result.trace,
     }
     answered = time.perf_counter()
-    events = await database_call(actions.complete_turn)(
-        conversation_id, visitor_event_id, [reply for _, reply in streamed], result.state, record
-    )
+    with tracing.tracer.start_as_current_span("chat.store"):
+        replies = [reply for _, reply in streamed]
+        events = await database_call(actions.complete_turn)(
+            conversation_id, visitor_event_id, replies, result.state, record
+        )
     stored = time.perf_counter()
     metrics.MESSAGES.labels("bot").inc(len(events))
     await output.publish_all(
@@ -307,7 +349,11 @@ async def iterate_in_thread(chunks: Iterable[str]) -> AsyncIterator[str]:
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, finished)
 
-    threading.Thread(target=produce, daemon=True, name="reply-stream").start()
+    # The stream runs in the caller's context: a model call's span joins the turn's trace.
+    turn_context = contextvars.copy_context()
+    threading.Thread(
+        target=turn_context.run, args=(produce,), daemon=True, name="reply-stream"
+    ).start()
     while (item := await queue.get()) is not finished:
         if isinstance(item, BaseException):
             raise item

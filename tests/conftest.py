@@ -11,6 +11,7 @@ from django.conf import settings
 
 from tests.banking_model import banking_model_var_dir  # noqa: F401  (fixture)
 from tests.live_server import child_process_database_url, free_port, start_logged, stop
+from tests.span_recorder import recorded_spans  # noqa: F401  (fixture)
 from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
 
 WORKER_START_TIMEOUT_SECONDS = 60
@@ -112,6 +113,9 @@ def celery_worker(request):
             environment={
                 "METRICS_PORT": str(metrics_port),
                 "PROMETHEUS_MULTIPROC_DIR": metrics_directory,
+                # Its spans go to its log, soon after they end (tests/chatbot/test_tracing.py).
+                "OTEL_TRACES_EXPORTER": "console",
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
             },
         )
         process.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"

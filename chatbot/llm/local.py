@@ -14,6 +14,9 @@ import threading
 import time
 from collections.abc import Iterator
 
+from opentelemetry.trace import StatusCode
+
+from chatbot import tracing
 from chatbot.llm.base import AnswerRequest, BackendError, LlmConfig
 from chatbot.llm.circuit import CircuitBreaker
 from chatbot.llm.prompts import build_messages
@@ -38,7 +41,19 @@ class LocalModelBackend:
 
     def stream(self, request: AnswerRequest) -> Iterator[str]:
         """Yield the answer's text as the model generates it; raise BackendError on failure."""
-        return self.circuit.guard(self._pieces(request))
+        return self.circuit.guard(self._traced(request))
+
+    def _traced(self, request: AnswerRequest) -> Iterator[str]:
+        # Started when the stream is first read, in the turn's context (chatbot.turns).
+        attributes = {"llm.backend": "transformers", "llm.model": self.config.model_path}
+        span = tracing.tracer.start_span("llm.generate", attributes=attributes)
+        try:
+            yield from self._pieces(request)
+        except BackendError as error:
+            span.set_status(StatusCode.ERROR, str(error))
+            raise
+        finally:
+            span.end()
 
     def load(self) -> tuple:
         """Return (tokenizer, model), loading them on the first call."""

@@ -20,7 +20,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
+from opentelemetry.trace import StatusCode
 
+from chatbot import tracing
 from chatbot.llm.base import AnswerRequest, BackendError, LlmConfig
 from chatbot.llm.circuit import CircuitBreaker
 from chatbot.llm.prompts import build_messages
@@ -80,7 +82,9 @@ class VllmBackend:
     def _handed_over(self, request: AnswerRequest) -> Iterator[str]:
         """Run the stream on the event loop; yield its pieces in this thread."""
         pieces: queue.SimpleQueue = queue.SimpleQueue()
-        task = asyncio.run_coroutine_threadsafe(self._produce(request, pieces), _event_loop())
+        # The loop's task does not inherit this thread's context: the turn's span goes along.
+        turn = tracing.current_context()
+        task = asyncio.run_coroutine_threadsafe(self._produce(request, pieces, turn), _event_loop())
         wait_seconds = (
             self.config.total_timeout_seconds
             + self.config.connect_timeout_seconds
@@ -100,16 +104,22 @@ class VllmBackend:
         finally:
             task.cancel()
 
-    async def _produce(self, request: AnswerRequest, pieces: queue.SimpleQueue) -> None:
-        try:
-            async for piece in self._pieces(request):
-                pieces.put(piece)
-            pieces.put(DONE)
-        except BackendError as error:
-            pieces.put(error)
-        except Exception as error:
-            logger.exception("The vLLM stream failed unexpectedly")
-            pieces.put(BackendError("error", repr(error)))
+    async def _produce(self, request: AnswerRequest, pieces: queue.SimpleQueue, turn) -> None:
+        attributes = {"llm.backend": "vllm", "llm.model": self.config.model}
+        with tracing.tracer.start_as_current_span(
+            "llm.generate", context=turn, attributes=attributes
+        ) as span:
+            try:
+                async for piece in self._pieces(request):
+                    pieces.put(piece)
+                pieces.put(DONE)
+            except BackendError as error:
+                span.set_status(StatusCode.ERROR, str(error))
+                pieces.put(error)
+            except Exception as error:
+                logger.exception("The vLLM stream failed unexpectedly")
+                span.set_status(StatusCode.ERROR, repr(error))
+                pieces.put(BackendError("error", repr(error)))
 
     async def _pieces(self, request: AnswerRequest) -> AsyncIterator[str]:
         """Yield the answer's pieces, retrying a failed attempt until one piece has come."""
@@ -185,7 +195,8 @@ class VllmBackend:
         return self.config.base_url.rstrip("/") + "/chat/completions"
 
     def _headers(self) -> dict:
-        headers = {"Accept": "text/event-stream"}
+        # traceparent: a vLLM server with tracing on continues the turn's trace.
+        headers = {"Accept": "text/event-stream", **tracing.carrier()}
         if self.config.api_key:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers

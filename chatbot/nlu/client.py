@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from chatbot import tracing
 from chatbot.database_threads import database_call
 from chatbot.redis_connection import get_redis
 
@@ -40,6 +41,8 @@ class _Request:
     request_id: str
     # The question the conversation is about, to read the text in its context too.
     context: str | None = None
+    # The asking turn's trace context (W3C headers; empty when tracing is off).
+    trace: dict | None = None
 
 
 class _Batcher:
@@ -185,7 +188,9 @@ class PendingClassifications:
         and waits all the attempts.
         """
         loop = asyncio.get_running_loop()
-        request = _Request(event_id, text, self.reply_channel, uuid.uuid4().hex, context)
+        request = _Request(
+            event_id, text, self.reply_channel, uuid.uuid4().hex, context, tracing.carrier()
+        )
         future = self.futures[request.request_id] = loop.create_future()
         embedded = settings.CELERY_TASK_ALWAYS_EAGER
         attempts, wait = settings.NLU_ATTEMPTS, settings.NLU_TIMEOUT_SECONDS

@@ -1,6 +1,7 @@
 """Celery envelope for classification: ids in, results to the waiting consumers' channels."""
 
 import asyncio
+import contextlib
 import logging
 import threading
 
@@ -10,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import OperationalError
 
+from chatbot import tracing
 from chatbot.nlu.batching import DynamicBatcher
 from chatbot.nlu.classifier import promoted_classifier
 from chatbot.nlu.understanding import record_verdicts, understand_texts
@@ -57,11 +59,19 @@ def classify_messages(requests: list[dict]) -> None:
 
 def classify_send_record(requests: list[dict]) -> None:
     """Classify requests in one model call, send each result to its consumer, keep them."""
-    results = understand_texts(
-        [r["text"] for r in requests],
-        settings.NLU_THREADS,
-        [r.get("context") for r in requests],
-    )
+    with contextlib.ExitStack() as spans:
+        # One span per request, in the trace of the turn that asked, around the shared call.
+        for request in requests:
+            spans.enter_context(
+                tracing.span_in(
+                    request.get("trace"), "nlu.classify", **{"nlu.batch_size": len(requests)}
+                )
+            )
+        results = understand_texts(
+            [r["text"] for r in requests],
+            settings.NLU_THREADS,
+            [r.get("context") for r in requests],
+        )
     _send_to_channels(
         [
             (

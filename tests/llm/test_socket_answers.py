@@ -77,3 +77,21 @@ async def test_an_invented_amount_is_replaced_on_screen_and_in_the_log(
     assert reply["data"]["fallback_reason"] == "unsupported_number"
     stored = await database_sync_to_async(lambda: Event.objects.filter(author="bot").get().text)()
     assert stored == TEMPLATE
+
+
+async def test_the_model_call_is_a_span_of_the_turn_and_carries_its_trace_to_the_server(
+    stored_bank, tiny_model, vllm_backend, recorded_spans
+):
+    vllm_backend.respond(Stream(tokens=["Your card ", "should arrive ", "within 5 working days."]))
+
+    await ask("when will my card be delivered")
+
+    (engine,) = recorded_spans.named("chat.engine")
+    (generate,) = recorded_spans.named("llm.generate")
+    assert generate.parent.span_id == engine.context.span_id
+    assert generate.attributes["llm.backend"] == "vllm"
+    # W3C traceparent: version-traceid-spanid-flags; the server sees the model call's span.
+    headers = {k.lower(): v for k, v in vllm_backend.requests[-1].headers.items()}
+    _, trace_id, span_id, _ = headers["traceparent"].split("-")
+    assert int(trace_id, 16) == generate.context.trace_id
+    assert int(span_id, 16) == generate.context.span_id
