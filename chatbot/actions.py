@@ -4,6 +4,8 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 
@@ -17,6 +19,31 @@ def create_visitor() -> Visitor:
     return Visitor.objects.create()
 
 
+def identified_visitor(
+    user_id: str, name: str, email: str, *, browser_visitor_id: uuid.UUID | None = None
+) -> Visitor:
+    """The one visitor of a customer the company's website identified; made on first sight.
+
+    `browser_visitor_id` is the visitor this browser chatted as before. An anonymous one's
+    conversations become the customer's: what they asked before logging in stays with them.
+    One identified as somebody else (a shared computer) is left as it is.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                visitor, _ = Visitor.objects.select_for_update().get_or_create(external_id=user_id)
+        except IntegrityError:  # made by a concurrent hello of the same customer
+            visitor = Visitor.objects.select_for_update().get(external_id=user_id)
+        visitor.name, visitor.email, visitor.identified_at = name, email, now
+        visitor.save(update_fields=["name", "email", "identified_at"])
+        if browser_visitor_id is not None and browser_visitor_id != visitor.pk:
+            Conversation.objects.filter(
+                visitor_id=browser_visitor_id, visitor__external_id__isnull=True
+            ).update(visitor=visitor)
+    return visitor
+
+
 def open_conversation(
     visitor_id: uuid.UUID, *, is_new_visitor: bool = False
 ) -> Conversation | None:
@@ -28,11 +55,21 @@ def open_conversation(
         visitor = Visitor.objects.filter(pk=visitor_id).first()
         if visitor is None:
             return None
-        conversation = visitor.conversations.filter(status=Conversation.Status.OPEN).first()
+        conversations = visitor.conversations.filter(status=Conversation.Status.OPEN)
+        if visitor.external_id:
+            # An identified customer may have brought conversations from several browsers:
+            # the one with the newest event goes on.
+            conversations = conversations.annotate(
+                last_event_at=Max("events__created_at")
+            ).order_by("-last_event_at")
+        conversation = conversations.first()
         if conversation is not None:
+            conversation.visitor = visitor  # read already: who they are costs no query
             return conversation
     with transaction.atomic():
         conversation = Conversation.objects.create(visitor_id=visitor_id)
+        if not is_new_visitor:
+            conversation.visitor = visitor
         started = append_event(
             conversation.pk, kind="conversation_started", author=Event.Author.SYSTEM
         )

@@ -83,7 +83,9 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 @admin.register(Visitor)
 class VisitorAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at")
+    list_display = ("id", "external_id", "name", "email", "created_at", "identified_at")
+    # Find a customer by the company's user id, name or email (identified visitors).
+    search_fields = ("external_id", "name", "email")
 
 
 @admin.register(Turn)

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import time
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -12,6 +13,7 @@ from chatbot.admission import current_load
 from chatbot.database_threads import database_call
 from chatbot.frames import FrameError, Limits, parse_frame
 from chatbot.groups import conversation_group
+from chatbot.identity import InvalidIdentity, verify_identity
 from chatbot.locks import LockTimeout, conversation_lock
 from chatbot.models import Conversation
 from chatbot.nlu.client import PendingClassifications
@@ -25,6 +27,7 @@ from handoff.status import current_status_frame
 logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
+CLOSE_BAD_IDENTITY = 4402
 CLOSE_NO_HELLO = 4408
 # The websocket's own "try again later".
 CLOSE_BUSY = 1013
@@ -129,8 +132,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise FrameError("already_connected", "This socket already said hello.")
         # The hello has arrived; a busy server may take a while to admit the visitor.
         self.hello_deadline.cancel()
+        identity = None
+        if frame["identity"] is not None:
+            try:
+                identity = verify_identity(
+                    frame["identity"],
+                    settings.CHAT_IDENTITY_SECRET,
+                    settings.CHAT_IDENTITY_MAX_AGE_SECONDS,
+                    time.time(),
+                )
+            except InvalidIdentity as error:
+                # Never trusted, and nothing stored: the widget drops it and comes back without.
+                logger.warning("Refused a visitor identity: %s", error.reason)
+                await self.send_frame(
+                    {
+                        "type": "error",
+                        "code": "invalid_identity",
+                        "message": f"The signed identity was refused: {error.reason}.",
+                    }
+                )
+                await self.close(code=CLOSE_BAD_IDENTITY)
+                return
         try:
-            session = await database_call(admit_visitor)(frame["token"])
+            session = await database_call(admit_visitor)(frame["token"], identity)
         except (InvalidToken, ExpiredToken) as error:
             code, message = (
                 ("token_expired", "Your chat session has expired; start a new one.")
@@ -152,6 +176,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "token": session.token,
                 "conversation_id": str(session.conversation_id),
                 "last_seq": session.last_seq,
+                "identity": session.identity,
                 "limits": {"max_message_chars": self.limits.max_message_chars},
             }
         )

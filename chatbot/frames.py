@@ -98,7 +98,16 @@ def _validate_hello(frame: dict, limits: Limits) -> dict:
     token = frame.get("token")
     if token is not None and (not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS):
         raise _field_error("token", "'token' must be null or the token the server issued.", frame)
-    return {"type": "hello", "token": token, "last_seq": _sequence_number(frame)}
+    identity = frame.get("identity")
+    if identity is not None and not isinstance(identity, dict):
+        raise _field_error("identity", "'identity' must be null or a signed identity.", frame)
+    # Its fields and signature are checked by the consumer (chatbot.identity), with the secret.
+    return {
+        "type": "hello",
+        "token": token,
+        "last_seq": _sequence_number(frame),
+        "identity": identity,
+    }
 
 
 def _validate_message(frame: dict, limits: Limits) -> dict:

@@ -6,13 +6,25 @@ from django.db import models
 
 
 class Visitor(models.Model):
-    """A person chatting through the widget, known only by their signed token."""
+    """A person chatting through the widget: known by their signed token, and, once the
+    company's website has signed who they are (chatbot/identity.py), by its user id."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The company's own user id; one visitor per customer, whatever browser they use.
+    external_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    identified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"visitor {self.id}"
+        return f"customer {self.external_id}" if self.external_id else f"visitor {self.id}"
+
+    def identity(self) -> dict | None:
+        """Who the company says this visitor is, or None for an anonymous one."""
+        if not self.external_id:
+            return None
+        return {"user_id": self.external_id, "name": self.name, "email": self.email}
 
 
 class Conversation(models.Model):

@@ -25,6 +25,8 @@ def handoff_packet(handoff: Handoff) -> dict:
     return {
         "handoff_id": handoff.pk,
         "conversation_id": str(conversation.pk),
+        # Who the company's website signed the visitor in as; None for an anonymous one.
+        "customer": conversation.visitor.identity(),
         "status": handoff.status,
         "reason": handoff.reason,
         "intent": handoff.intent,

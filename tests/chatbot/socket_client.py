@@ -53,12 +53,18 @@ class WidgetClient:
     async def receive_nothing(self) -> bool:
         return await self.communicator.receive_nothing(timeout=0.3)
 
-    async def hello(self, token: str | None = None, last_seq: int = 0) -> list[dict]:
-        """Say hello; return the welcome, the replayed events and synced.
+    async def hello(
+        self, token: str | None = None, last_seq: int = 0, identity: dict | None = None
+    ) -> list[dict]:
+        """Say hello (as a signed-in customer with `identity`); return the welcome, the
+        replayed events and synced.
 
         The handoff status that follows `synced` is kept in `handoff_status`.
         """
-        await self.send({"type": "hello", "token": token, "last_seq": last_seq})
+        frame = {"type": "hello", "token": token, "last_seq": last_seq}
+        if identity is not None:
+            frame["identity"] = identity
+        await self.send(frame)
         frames = await self.receive_until("synced")
         welcome = frames[0]
         assert welcome["type"] == "welcome", welcome

@@ -19,8 +19,22 @@ def test_a_message_is_trimmed_and_keeps_only_known_fields():
     assert frame == {"type": "message", "client_id": "c1", "text": "hi"}
 
 
-def test_hello_defaults_to_no_token_and_seq_zero():
-    assert parse({"type": "hello"}) == {"type": "hello", "token": None, "last_seq": 0}
+def test_hello_defaults_to_no_token_seq_zero_and_no_identity():
+    assert parse({"type": "hello"}) == {
+        "type": "hello",
+        "token": None,
+        "last_seq": 0,
+        "identity": None,
+    }
+
+
+def test_a_hello_identity_must_be_an_object_its_signature_is_checked_later():
+    identity = {"user_id": "u-1", "signature": "ab"}
+    assert parse({"type": "hello", "identity": identity})["identity"] == identity
+    with pytest.raises(FrameError) as error:
+        parse({"type": "hello", "identity": "u-1"})
+
+    assert (error.value.code, error.value.details["field"]) == ("invalid_field", "identity")
 
 
 def test_the_size_limit_counts_bytes_not_characters():

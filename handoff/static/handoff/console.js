@@ -284,6 +284,7 @@
     closeButton: byId("close-conversation"),
     packet: byId("packet"),
     summary: byId("packet-summary"),
+    customer: byId("packet-customer"),
     reason: byId("packet-reason"),
     intent: byId("packet-intent"),
     skill: byId("packet-skill"),
@@ -1871,6 +1872,16 @@
 
   // ---------------------------------------------------------------- the packet
 
+  // Who the company's website says the visitor is (a signed identity), as text only.
+  function customerText(customer) {
+    if (!customer || typeof customer !== "object") {
+      return "Anonymous visitor";
+    }
+    const name = text(customer.name) || "Customer";
+    const email = text(customer.email);
+    return `${name}${email ? ` <${email}>` : ""} · id ${text(customer.user_id)}`;
+  }
+
   function renderPacket() {
     const conversation = state.conversations.get(state.selected);
     if (!conversation) {
@@ -1878,6 +1889,7 @@
     }
     const packet = conversation.packet || {};
     el.summary.textContent = text(packet.summary) || "No summary.";
+    el.customer.textContent = customerText(packet.customer);
     el.reason.textContent = reasonText(packet.reason);
     el.intent.textContent = humanise(packet.intent) || "Unknown";
     el.intent.title = text(packet.intent);
