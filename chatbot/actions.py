@@ -117,17 +117,49 @@ def _next_seq(conversation_id: uuid.UUID) -> int:
     return row[0]
 
 
+class ConversationClosed(Exception):
+    """The conversation has ended: nothing more is added to it."""
+
+
+def record_integration_message(
+    conversation_id: uuid.UUID, client_id: str, text: str, source: str
+) -> tuple[Event, bool]:
+    """Post a message from another system (a proactive notice) into an open conversation.
+
+    Shown as the bot's, with `source` in its data. `client_id` makes a resend harmless:
+    return the event and whether it was stored already.
+    """
+    stored_id = f"api-{client_id}"
+    existing = Event.objects.filter(conversation_id=conversation_id, client_id=stored_id).first()
+    if existing is not None:
+        return existing, True
+    if not Conversation.objects.filter(
+        pk=conversation_id, status=Conversation.Status.OPEN
+    ).exists():
+        raise ConversationClosed(conversation_id)
+    return _append_message_once(
+        conversation_id, stored_id, Event.Author.BOT, text, {"source": source}
+    )
+
+
 def record_visitor_message(
     conversation_id: uuid.UUID, client_id: str, text: str
 ) -> tuple[Event, bool]:
     """Store a visitor message once per client id; return it and whether it was a resend."""
+    return _append_message_once(conversation_id, client_id, Event.Author.VISITOR, text)
+
+
+def _append_message_once(
+    conversation_id: uuid.UUID, client_id: str, author: str, text: str, data: dict | None = None
+) -> tuple[Event, bool]:
     try:
         event = append_event(
             conversation_id,
             kind=Event.MESSAGE,
-            author=Event.Author.VISITOR,
+            author=author,
             text=text,
             client_id=client_id,
+            data=data,
         )
     except IntegrityError:
         # A resend (or the same message racing in from another socket): the whole append,

@@ -5,6 +5,7 @@ Celery tasks run in-process. DATABASE_URL and REDIS_URL switch to PostgreSQL and
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
@@ -65,6 +66,10 @@ INSTALLED_APPS = [
     "chatbot.nlu",
     "knowledge",
     "handoff",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "chatbot.api",
 ]
 
 MIDDLEWARE = [
@@ -380,6 +385,50 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# REST API v1 (chatbot.api, docs/api.md): API keys only, each with its scopes; one error shape;
+# API_RATE_LIMIT requests per key (N/second, minute, hour or day), counted in the cache.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+if REDIS_URL:
+    # One count per key across every web process (the API's rate limits live in the cache).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+        }
+    }
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["chatbot.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["chatbot.api.authentication.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["chatbot.api.authentication.PerKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatbot.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chatbot platform API",
+    "DESCRIPTION": "Conversations, handoffs, tickets and report figures for integrations. "
+    "Authenticate with an API key from the admin: 'Authorization: Bearer <key>'.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatbot.api.schema.add_error_responses",
+    ],
+}
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"API_RATE_LIMIT must be like 600/minute (N/second|minute|hour|day), got {API_RATE_LIMIT!r}"
+    )
 
 # Prometheus metrics (chatbot.metrics) at /metrics. METRICS_TOKEN: scrapers send it as
 # "Authorization: Bearer TOKEN"; unset, only this host (loopback) may read them. METRICS_PORT:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.demo_page, name="demo"),
     path("healthz", views.health, name="health"),
     path("metrics", metrics_view, name="metrics"),
+    path("api/v1/", include("chatbot.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -466,7 +466,20 @@ def hand_back(handoff_id: int, agent: Agent) -> Handoff:
 
 def close(handoff_id: int, agent: Agent, disposition: str) -> Handoff:
     """Close the conversation with a disposition; the visitor is offered the rating."""
-    handoff = _assigned(handoff_id, agent)
+    return _close(_assigned(handoff_id, agent), agent, disposition)
+
+
+def close_from_integration(handoff_id: int, disposition: str) -> Handoff:
+    """Close an open handoff from another system (the REST API), whoever holds it."""
+    handoff = Handoff.objects.filter(pk=handoff_id).select_related("assigned_to").first()
+    if handoff is None:
+        raise HandoffError("not_found", "No such handoff.")
+    if handoff.status not in Handoff.OPEN_STATUSES:
+        raise HandoffError("not_open", f"This handoff is {handoff.status}, not open.")
+    return _close(handoff, handoff.assigned_to, disposition)
+
+
+def _close(handoff: Handoff, agent: Agent | None, disposition: str) -> Handoff:
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=handoff.conversation_id)
         Handoff.objects.filter(pk=handoff.pk).update(
@@ -482,15 +495,19 @@ def close(handoff_id: int, agent: Agent, disposition: str) -> Handoff:
             handoff=handoff,
             disposition=disposition,
         )
-        _free(agent)
+        if agent is not None:
+            _free(agent)
 
         def tell() -> None:
             notify.to_conversation(
                 conversation.pk, {"type": "handoff", "status": CLOSED, "can_rate": True}
             )
-            notify.to_agent(
-                agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "closed"}
-            )
+            if agent is not None:
+                notify.to_agent(
+                    agent.pk, {"type": "released", "handoff_id": handoff.pk, "why": "closed"}
+                )
+            else:
+                broadcast_queue()  # it left the queue
             route_waiting()
 
         transaction.on_commit(tell)
@@ -517,6 +534,17 @@ def leave_message(conversation_id: uuid.UUID, text: str, contact: str = "") -> T
             ticket=ticket.pk,
         )
         return ticket
+
+
+def resolve_ticket(ticket_id: int) -> Ticket:
+    """Mark a left message as dealt with; resolving it again changes nothing."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise HandoffError("not_found", "No such ticket.")
+    if not ticket.is_resolved:
+        Ticket.objects.filter(pk=ticket_id).update(is_resolved=True)
+        ticket.is_resolved = True
+    return ticket
 
 
 def rate(conversation_id: uuid.UUID, score: int) -> Rating:

@@ -1,0 +1,132 @@
+"""What the API returns and accepts; the OpenAPI schema is generated from these."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from chatbot.models import Conversation, Event
+from chatbot.visible_text import has_visible_text
+from handoff.models import Handoff, Ticket
+
+DISPOSITIONS = ("resolved", "unresolved", "escalated", "spam")
+
+
+class CustomerSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    customer = serializers.SerializerMethodField(
+        help_text="Who the company's website signed the visitor in as; null when anonymous."
+    )
+    active_intent = serializers.SerializerMethodField(
+        help_text="The intent the conversation is about now, if any."
+    )
+    has_handoff = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "status",
+            "owner",
+            "created_at",
+            "updated_at",
+            "last_seq",
+            "active_intent",
+            "has_handoff",
+            "customer",
+        ]
+
+    def get_customer(self, conversation: Conversation) -> CustomerSerializer(allow_null=True):
+        return conversation.visitor.identity()
+
+    def get_active_intent(self, conversation: Conversation) -> str | None:
+        return (conversation.state or {}).get("active_intent")
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["seq", "kind", "author", "text", "client_id", "data", "created_at"]
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next_after_seq = serializers.IntegerField(
+        allow_null=True, help_text="Pass as after_seq for the next events; null at the end."
+    )
+
+
+@extend_schema_field({"type": "string", "maxLength": 2000, "pattern": r"^[^\u0000]*\S[^\u0000]*$"})
+class VisibleText(serializers.CharField):
+    """Text a visitor can see: not blank, no NUL, not only invisible characters."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.")
+        text = super().to_internal_value(data)
+        if not has_visible_text(text):
+            raise serializers.ValidationError("The text must hold something visible.")
+        return text
+
+
+class StrictRegexField(serializers.RegexField):
+    """A string matching the pattern; a number is not silently turned into one."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.")
+        return super().to_internal_value(data)
+
+
+class MessageInSerializer(serializers.Serializer):
+    text = VisibleText(max_length=2000, trim_whitespace=True)
+    client_id = StrictRegexField(
+        r"^[A-Za-z0-9._:-]{1,40}$",
+        help_text="Your id for this message: sending it again stores it once.",
+    )
+
+
+class MessageOutSerializer(serializers.Serializer):
+    event = EventSerializer()
+    duplicate = serializers.BooleanField()
+
+
+class HandoffSerializer(serializers.ModelSerializer):
+    conversation_id = serializers.UUIDField(read_only=True)
+    assigned_to = serializers.CharField(
+        source="assigned_to.display_name", default=None, read_only=True, allow_null=True
+    )
+    skill = serializers.CharField(
+        source="skill.name", default=None, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Handoff
+        fields = [
+            "id",
+            "conversation_id",
+            "status",
+            "reason",
+            "intent",
+            "skill",
+            "assigned_to",
+            "requested_at",
+            "accepted_at",
+            "ended_at",
+            "disposition",
+        ]
+
+
+class CloseHandoffSerializer(serializers.Serializer):
+    disposition = serializers.ChoiceField(choices=DISPOSITIONS, default="resolved")
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    conversation_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "conversation_id", "text", "contact", "created_at", "is_resolved"]

@@ -1,0 +1,24 @@
+"""REST API v1 routes, its OpenAPI schema and its docs page."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from chatbot.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("conversations", views.ConversationList.as_view(), name="conversations"),
+    path("conversations/<str:conversation_id>", views.ConversationDetail.as_view()),
+    path("conversations/<str:conversation_id>/events", views.ConversationEvents.as_view()),
+    path("conversations/<str:conversation_id>/messages", views.ConversationMessages.as_view()),
+    path("handoffs", views.HandoffList.as_view(), name="handoffs"),
+    path("handoffs/<str:handoff_id>", views.HandoffDetail.as_view()),
+    path("handoffs/<str:handoff_id>/close", views.HandoffClose.as_view()),
+    path("tickets", views.TicketList.as_view(), name="tickets"),
+    path("tickets/<str:ticket_id>", views.TicketDetail.as_view()),
+    path("tickets/<str:ticket_id>/close", views.TicketClose.as_view()),
+    path("reports/handoffs", views.HandoffReport.as_view()),
+]

@@ -1,0 +1,369 @@
+"""REST API v1 endpoints. Thin: parse, check the key's scope, call an action, serialize."""
+
+import uuid
+
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatbot import actions
+from chatbot.api.errors import Conflict
+from chatbot.api.serializers import (
+    CloseHandoffSerializer,
+    ConversationSerializer,
+    EventPageSerializer,
+    EventSerializer,
+    HandoffSerializer,
+    MessageInSerializer,
+    MessageOutSerializer,
+    TicketSerializer,
+)
+from chatbot.models import Conversation, Event, Turn
+from handoff import actions as handoff_actions
+from handoff import notify
+from handoff.models import Handoff, Ticket
+from handoff.packet import handoff_packet
+from handoff.report import handoff_report
+
+MAX_EVENTS = 500
+HANDOFF_ID = OpenApiParameter("handoff_id", int, OpenApiParameter.PATH)
+TICKET_ID = OpenApiParameter("ticket_id", int, OpenApiParameter.PATH)
+CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class Newest(CursorPagination):
+    """Pages by an opaque cursor (stable while new rows arrive), newest first."""
+
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+    def get_page_size(self, request) -> int:
+        # Strict, unlike DRF's default: a bad limit is an error, not silently the default.
+        if "limit" not in request.query_params:
+            return self.page_size
+        limit = LimitQuery(data=_single_values(request.query_params, ["limit"]))
+        limit.is_valid(raise_exception=True)
+        return limit.validated_data["limit"]
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == "limit":
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 200}
+        return parameters
+
+
+class LimitQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=Newest.max_page_size)
+
+
+def _single_values(params, names) -> dict:
+    """The query parameters a serializer reads, each given once and not empty, or a 400."""
+    problems = {}
+    for name in names:
+        values = params.getlist(name)
+        if len(values) > 1:
+            problems[name] = ["Give this parameter once."]
+        elif values == [""]:
+            problems[name] = ["This parameter may not be empty."]
+    if problems:
+        raise serializers.ValidationError(problems)
+    return {name: params[name] for name in names if name in params}
+
+
+def _query(serializer_class, request) -> dict:
+    """The request's query parameters, validated strictly by `serializer_class`."""
+    query = serializer_class(
+        data=_single_values(request.query_params, list(serializer_class().fields))
+    )
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class NewestConversations(Newest):
+    ordering = "-created_at"
+
+
+class NewestHandoffs(Newest):
+    ordering = "-requested_at"
+
+
+class NewestTickets(Newest):
+    ordering = "-created_at"
+
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Http404 from None
+
+
+def _id_or_404(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise Http404
+    return int(value)
+
+
+def _conversations():
+    """Conversations with their visitor (for `customer`) and whether any was handed over."""
+    return Conversation.objects.select_related("visitor").annotate(
+        has_handoff=Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
+    )
+
+
+# "true" or "false" only: the schema says so, and a typo is an error, not a guess.
+YES_OR_NO = [("true", "true"), ("false", "false")]
+
+
+class ConversationFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
+    owner = serializers.ChoiceField(choices=Conversation.Owner.choices, required=False)
+    intent = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,100}$", required=False, help_text="An intent's name."
+    )
+    handoff = serializers.ChoiceField(
+        choices=YES_OR_NO, required=False, help_text="Whether it was ever handed to a person."
+    )
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+@extend_schema(summary="List conversations", parameters=[ConversationFilters])
+class ConversationList(generics.ListAPIView):
+    """Conversations, newest first; filter by status, owner, intent, handoff and creation time."""
+
+    required_scopes = {"GET": "conversations:read"}
+    serializer_class = ConversationSerializer
+    pagination_class = NewestConversations
+
+    def get_queryset(self):
+        wanted = _query(ConversationFilters, self.request)
+        conversations = _conversations()
+        for field in ("status", "owner"):
+            if field in wanted:
+                conversations = conversations.filter(**{field: wanted[field]})
+        if "created_after" in wanted:
+            conversations = conversations.filter(created_at__gte=wanted["created_after"])
+        if "created_before" in wanted:
+            conversations = conversations.filter(created_at__lt=wanted["created_before"])
+        if "handoff" in wanted:
+            conversations = conversations.filter(has_handoff=wanted["handoff"] == "true")
+        if "intent" in wanted:
+            # A conversation is about an intent if any of its turns understood it.
+            understood = Turn.objects.filter(
+                conversation=OuterRef("pk"), understanding__intent=wanted["intent"]
+            )
+            conversations = conversations.filter(Exists(understood))
+        return conversations
+
+
+@extend_schema(summary="Read a conversation", parameters=[CONVERSATION_ID])
+class ConversationDetail(generics.RetrieveAPIView):
+    required_scopes = {"GET": "conversations:read"}
+    serializer_class = ConversationSerializer
+
+    def get_object(self) -> Conversation:
+        return _one_or_404(_conversations(), _uuid_or_404(self.kwargs["conversation_id"]))
+
+
+class EventQuery(serializers.Serializer):
+    after_seq = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_EVENTS, default=100)
+
+
+class ConversationEvents(APIView):
+    required_scopes = {"GET": "conversations:read"}
+
+    @extend_schema(
+        summary="Read a conversation's events by sequence number",
+        parameters=[CONVERSATION_ID, EventQuery],
+        responses=EventPageSerializer,
+    )
+    def get(self, request, conversation_id: str) -> Response:
+        query = _query(EventQuery, request)
+        conversation_pk = _uuid_or_404(conversation_id)
+        if not Conversation.objects.filter(pk=conversation_pk).exists():
+            raise Http404
+        limit = query["limit"]
+        events = list(
+            Event.objects.filter(
+                conversation_id=conversation_pk, seq__gt=query["after_seq"]
+            ).order_by("seq")[: limit + 1]
+        )
+        more = len(events) > limit
+        events = events[:limit]
+        return Response(
+            {
+                "results": EventSerializer(events, many=True).data,
+                "next_after_seq": events[-1].seq if more else None,
+            }
+        )
+
+
+class ConversationMessages(APIView):
+    required_scopes = {"POST": "conversations:write"}
+
+    @extend_schema(
+        summary="Post a message into a conversation (a proactive notice)",
+        parameters=[CONVERSATION_ID],
+        request=MessageInSerializer,
+        responses={201: MessageOutSerializer, 200: MessageOutSerializer},
+    )
+    def post(self, request, conversation_id: str) -> Response:
+        conversation_pk = _uuid_or_404(conversation_id)
+        message = MessageInSerializer(data=request.data)
+        message.is_valid(raise_exception=True)
+        if not Conversation.objects.filter(pk=conversation_pk).exists():
+            raise Http404
+        try:
+            event, duplicate = actions.record_integration_message(
+                conversation_pk,
+                message.validated_data["client_id"],
+                message.validated_data["text"],
+                source=f"api:{request.auth.name}",
+            )
+        except actions.ConversationClosed:
+            raise Conflict("The conversation is closed.") from None
+        if not duplicate:
+            # Every open tab of the visitor, and the agent chatting with them, see it now.
+            notify.to_conversation(conversation_pk, event.as_frame())
+        return Response(
+            {"event": EventSerializer(event).data, "duplicate": duplicate},
+            status=status.HTTP_200_OK if duplicate else status.HTTP_201_CREATED,
+        )
+
+
+class HandoffFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Handoff.Status.choices, required=False)
+
+
+@extend_schema(summary="List handoffs", parameters=[HandoffFilters])
+class HandoffList(generics.ListAPIView):
+    """Handoffs to people, newest first; filter by status."""
+
+    required_scopes = {"GET": "handoffs:read"}
+    serializer_class = HandoffSerializer
+    pagination_class = NewestHandoffs
+
+    def get_queryset(self):
+        wanted = _query(HandoffFilters, self.request)
+        handoffs = Handoff.objects.select_related("assigned_to", "skill")
+        if "status" in wanted:
+            handoffs = handoffs.filter(status=wanted["status"])
+        return handoffs
+
+
+def _handoff_or_404(handoff_id: str) -> Handoff:
+    return _one_or_404(
+        Handoff.objects.select_related("assigned_to", "skill", "conversation"),
+        _id_or_404(handoff_id),
+    )
+
+
+def _one_or_404(rows, pk):
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+class HandoffDetail(APIView):
+    required_scopes = {"GET": "handoffs:read"}
+
+    @extend_schema(
+        summary="Read a handoff with its packet (summary, intents, transcript)",
+        parameters=[HANDOFF_ID],
+        responses=inline_serializer(
+            "HandoffWithPacket",
+            {"handoff": HandoffSerializer(), "packet": serializers.DictField()},
+        ),
+    )
+    def get(self, request, handoff_id: str) -> Response:
+        handoff = _handoff_or_404(handoff_id)
+        return Response(
+            {"handoff": HandoffSerializer(handoff).data, "packet": handoff_packet(handoff)}
+        )
+
+
+class HandoffClose(APIView):
+    required_scopes = {"POST": "handoffs:write"}
+
+    @extend_schema(
+        summary="Close an open handoff",
+        parameters=[HANDOFF_ID],
+        request=CloseHandoffSerializer,
+        responses=HandoffSerializer,
+    )
+    def post(self, request, handoff_id: str) -> Response:
+        pk = _id_or_404(handoff_id)
+        body = CloseHandoffSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            handoff_actions.close_from_integration(pk, body.validated_data["disposition"])
+        except handoff_actions.HandoffError as error:
+            if error.code == "not_found":
+                raise Http404 from None
+            raise Conflict(str(error)) from None
+        return Response(HandoffSerializer(_handoff_or_404(handoff_id)).data)
+
+
+class TicketFilters(serializers.Serializer):
+    resolved = serializers.ChoiceField(choices=YES_OR_NO, required=False)
+
+
+@extend_schema(summary="List tickets (messages left for the team)", parameters=[TicketFilters])
+class TicketList(generics.ListAPIView):
+    required_scopes = {"GET": "handoffs:read"}
+    serializer_class = TicketSerializer
+    pagination_class = NewestTickets
+
+    def get_queryset(self):
+        wanted = _query(TicketFilters, self.request)
+        tickets = Ticket.objects.all()
+        if "resolved" in wanted:
+            tickets = tickets.filter(is_resolved=wanted["resolved"] == "true")
+        return tickets
+
+
+@extend_schema(summary="Read a ticket", parameters=[TICKET_ID])
+class TicketDetail(generics.RetrieveAPIView):
+    required_scopes = {"GET": "handoffs:read"}
+    serializer_class = TicketSerializer
+
+    def get_object(self) -> Ticket:
+        return _one_or_404(Ticket.objects, _id_or_404(self.kwargs["ticket_id"]))
+
+
+class TicketClose(APIView):
+    required_scopes = {"POST": "handoffs:write"}
+
+    @extend_schema(
+        summary="Mark a ticket resolved",
+        parameters=[TICKET_ID],
+        request=None,
+        responses=TicketSerializer,
+    )
+    def post(self, request, ticket_id: str) -> Response:
+        try:
+            ticket = handoff_actions.resolve_ticket(_id_or_404(ticket_id))
+        except handoff_actions.HandoffError:
+            raise Http404 from None
+        return Response(TicketSerializer(ticket).data)
+
+
+class HandoffReport(APIView):
+    required_scopes = {"GET": "reports:read"}
+
+    @extend_schema(
+        summary="The support desk's figures (as the report page charts them)",
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request) -> Response:
+        return Response(handoff_report())
