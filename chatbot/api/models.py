@@ -14,6 +14,10 @@ SCOPES = {
     "handoffs:read": "read handoffs and tickets",
     "handoffs:write": "close handoffs and tickets",
     "reports:read": "read the support desk's report figures",
+    "intents:read": "read intents and their training examples",
+    "intents:write": "add training examples",
+    "models:read": "read the trained intent models and their figures",
+    "models:write": "promote a trained model, or roll back to the one before",
 }
 KEY_PREFIX = "cbk"
 

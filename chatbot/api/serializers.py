@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chatbot.models import Conversation, Event
+from chatbot.nlu.models import MAX_EXAMPLE_CHARS
 from chatbot.visible_text import has_visible_text
 from handoff.models import Handoff, Ticket
 
@@ -130,3 +131,32 @@ class TicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
         fields = ["id", "conversation_id", "text", "contact", "created_at", "is_resolved"]
+
+
+class IntentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    examples = serializers.IntegerField(help_text="How many training examples it has.")
+
+
+class ExampleSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    text = VisibleText(max_length=MAX_EXAMPLE_CHARS, trim_whitespace=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class TrainedModelSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    is_promoted = serializers.BooleanField()
+    created_at = serializers.CharField(allow_null=True)
+    mode = serializers.CharField(allow_null=True)
+    summary = serializers.DictField(
+        help_text="Validation figures: top-1 accuracy, coverage, accepted accuracy, macro-F1."
+    )
+
+
+class PromotionSerializer(serializers.Serializer):
+    promoted = serializers.CharField(help_text="The version served now.")
+    previous = serializers.CharField(
+        allow_null=True, help_text="The version a rollback would serve again."
+    )

@@ -21,4 +21,10 @@ urlpatterns = [
     path("tickets/<str:ticket_id>", views.TicketDetail.as_view()),
     path("tickets/<str:ticket_id>/close", views.TicketClose.as_view()),
     path("reports/handoffs", views.HandoffReport.as_view()),
+    path("intents", views.IntentList.as_view()),
+    path("intents/<str:name>/examples", views.IntentExamples.as_view()),
+    path("models", views.ModelList.as_view()),
+    path("models/rollback", views.ModelRollback.as_view()),
+    path("models/<str:version>", views.ModelDetail.as_view()),
+    path("models/<str:version>/promote", views.ModelPromote.as_view()),
 ]

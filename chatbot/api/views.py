@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,12 +18,18 @@ from chatbot.api.serializers import (
     ConversationSerializer,
     EventPageSerializer,
     EventSerializer,
+    ExampleSerializer,
     HandoffSerializer,
+    IntentSerializer,
     MessageInSerializer,
     MessageOutSerializer,
+    PromotionSerializer,
     TicketSerializer,
+    TrainedModelSerializer,
 )
 from chatbot.models import Conversation, Event, Turn
+from chatbot.nlu import artefacts, model_reports
+from chatbot.nlu.models import INTENT_NAME_PATTERN, Intent, TrainingExample
 from handoff import actions as handoff_actions
 from handoff import notify
 from handoff.models import Handoff, Ticket
@@ -36,8 +42,8 @@ TICKET_ID = OpenApiParameter("ticket_id", int, OpenApiParameter.PATH)
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
-class Newest(CursorPagination):
-    """Pages by an opaque cursor (stable while new rows arrive), newest first."""
+class CursorPages(CursorPagination):
+    """Pages by an opaque cursor (stable while new rows arrive), in each list's order."""
 
     page_size = 50
     page_size_query_param = "limit"
@@ -60,7 +66,7 @@ class Newest(CursorPagination):
 
 
 class LimitQuery(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=Newest.max_page_size)
+    limit = serializers.IntegerField(min_value=1, max_value=CursorPages.max_page_size)
 
 
 def _single_values(params, names) -> dict:
@@ -86,15 +92,15 @@ def _query(serializer_class, request) -> dict:
     return query.validated_data
 
 
-class NewestConversations(Newest):
+class NewestConversations(CursorPages):
     ordering = "-created_at"
 
 
-class NewestHandoffs(Newest):
+class NewestHandoffs(CursorPages):
     ordering = "-requested_at"
 
 
-class NewestTickets(Newest):
+class NewestTickets(CursorPages):
     ordering = "-created_at"
 
 
@@ -367,3 +373,135 @@ class HandoffReport(APIView):
     )
     def get(self, request) -> Response:
         return Response(handoff_report())
+
+
+# Intents and trained models -------------------------------------------------------------------
+
+INTENT_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=INTENT_NAME_PATTERN
+)
+VERSION = OpenApiParameter("version", OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
+class OldestExamples(CursorPages):
+    page_size = 100
+    ordering = "id"
+
+
+class IntentList(APIView):
+    required_scopes = {"GET": "intents:read"}
+
+    @extend_schema(summary="List the intents", responses=IntentSerializer(many=True))
+    def get(self, request) -> Response:
+        intents = Intent.objects.annotate(example_count=Count("examples")).order_by("name")
+        return Response(
+            [
+                {"name": i.name, "description": i.description, "examples": i.example_count}
+                for i in intents
+            ]
+        )
+
+
+def _intent_or_404(name: str) -> Intent:
+    intent = Intent.objects.filter(name=name).first()
+    if intent is None:
+        raise Http404
+    return intent
+
+
+@extend_schema(parameters=[INTENT_NAME])
+class IntentExamples(generics.ListCreateAPIView):
+    """An intent's training examples, oldest first; add one (it counts from the next training)."""
+
+    required_scopes = {"GET": "intents:read", "POST": "intents:write"}
+    serializer_class = ExampleSerializer
+    pagination_class = OldestExamples
+
+    def get_queryset(self):
+        return TrainingExample.objects.filter(intent=_intent_or_404(self.kwargs["name"]))
+
+    @extend_schema(summary="Add a training example", responses={201: ExampleSerializer})
+    def post(self, request, name: str) -> Response:
+        intent = _intent_or_404(name)
+        body = ExampleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        text = body.validated_data["text"]
+        if TrainingExample.objects.filter(intent=intent, text=text).exists():
+            raise Conflict("The intent has this example already.")
+        example = TrainingExample.objects.create(intent=intent, text=text)
+        return Response(ExampleSerializer(example).data, status=status.HTTP_201_CREATED)
+
+
+def _model_row(version: str, promoted: str | None) -> dict:
+    metadata = model_reports.read_metadata(version) or {}
+    return {
+        "version": version,
+        "is_promoted": version == promoted,
+        "created_at": metadata.get("created_at"),
+        "mode": (metadata.get("settings") or {}).get("mode"),
+        "summary": model_reports.summary_of(metadata) if metadata else {},
+    }
+
+
+class ModelList(APIView):
+    required_scopes = {"GET": "models:read"}
+
+    @extend_schema(
+        summary="List the trained intent models, newest first",
+        responses=TrainedModelSerializer(many=True),
+    )
+    def get(self, request) -> Response:
+        promoted = artefacts.promoted_version()
+        return Response([_model_row(v, promoted) for v in model_reports.stored_versions()])
+
+
+def _stored_version_or_404(version: str) -> str:
+    if version not in model_reports.stored_versions():
+        raise Http404
+    return version
+
+
+class ModelDetail(APIView):
+    required_scopes = {"GET": "models:read"}
+
+    @extend_schema(
+        summary="Read a trained model's figures",
+        parameters=[VERSION],
+        responses=TrainedModelSerializer,
+    )
+    def get(self, request, version: str) -> Response:
+        return Response(_model_row(_stored_version_or_404(version), artefacts.promoted_version()))
+
+
+class ModelPromote(APIView):
+    required_scopes = {"POST": "models:write"}
+
+    @extend_schema(
+        summary="Serve this model from now on",
+        parameters=[VERSION],
+        request=None,
+        responses=PromotionSerializer,
+    )
+    def post(self, request, version: str) -> Response:
+        artefacts.promote(_stored_version_or_404(version))
+        return Response(_promotion())
+
+
+class ModelRollback(APIView):
+    required_scopes = {"POST": "models:write"}
+
+    @extend_schema(
+        summary="Serve again the model the current one replaced",
+        request=None,
+        responses=PromotionSerializer,
+    )
+    def post(self, request) -> Response:
+        try:
+            artefacts.roll_back()
+        except FileNotFoundError:
+            raise Conflict("No earlier promoted model to go back to.") from None
+        return Response(_promotion())
+
+
+def _promotion() -> dict:
+    return {"promoted": artefacts.promoted_version(), "previous": artefacts.previous_version()}

@@ -80,14 +80,41 @@ def promoted_version() -> str | None:
 
 
 def promote(version: str) -> None:
-    """Make `version` the served model; atomic, so a reader sees the old or the new one."""
+    """Make `version` the served model; atomic, so a reader sees the old or the new one.
+
+    The pointer keeps the version it replaced, so that a promotion can be rolled back.
+    """
     if not (models_root() / version / "metadata.json").exists():
         raise FileNotFoundError(f"no trained model {version!r}")
+    replaced = promoted_version()
     temporary = models_root() / f".{PROMOTED_FILE}.{os.getpid()}"
     temporary.write_text(
-        json.dumps({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
+        json.dumps(
+            {
+                "version": version,
+                "promoted_at": datetime.now(UTC).isoformat(),
+                "previous": replaced if replaced != version else previous_version(),
+            }
+        )
     )
     temporary.replace(models_root() / PROMOTED_FILE)
+
+
+def previous_version() -> str | None:
+    """The version the served one replaced, or None: what a rollback would serve again."""
+    try:
+        return json.loads((models_root() / PROMOTED_FILE).read_text()).get("previous")
+    except FileNotFoundError:
+        return None
+
+
+def roll_back() -> str:
+    """Serve the version the current one replaced again; return it. Twice goes back and forth."""
+    previous = previous_version()
+    if previous is None:
+        raise FileNotFoundError("no earlier promoted model to go back to")
+    promote(previous)
+    return previous
 
 
 def derive(version: str, metadata: dict) -> str:

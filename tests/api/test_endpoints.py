@@ -199,3 +199,50 @@ def test_the_report_gives_the_desks_figures(api):
 
     assert report["handoffs"] == 1 and report["conversations"] == 1
     assert report["handoff_rate_by_reason"][0]["reason"] == "requested"
+
+
+def test_intents_list_their_examples_and_take_new_ones(api):
+    from chatbot.nlu.models import Intent, TrainingExample
+
+    intent = Intent.objects.create(name="card_arrival", description="When a card comes")
+    TrainingExample.objects.create(intent=intent, text="where is my card")
+    path = "/api/v1/intents/card_arrival/examples"
+
+    listed = api.get("/api/v1/intents").json()
+    added = api.post(path, {"text": "  has my card been sent  "}, format="json")
+    again = api.post(path, {"text": "has my card been sent"}, format="json")
+    examples = api.get(path).json()["results"]
+
+    assert listed == [{"name": "card_arrival", "description": "When a card comes", "examples": 1}]
+    assert added.status_code == 201 and added.json()["text"] == "has my card been sent"
+    assert again.status_code == 409
+    assert [e["text"] for e in examples] == ["where is my card", "has my card been sent"]
+    assert api.get("/api/v1/intents/no_such_intent/examples").status_code == 404
+
+
+def test_models_are_listed_promoted_and_rolled_back(api, tiny_model, settings):
+    import shutil
+
+    from chatbot.nlu import artefacts
+
+    first = artefacts.promoted_version()
+    # A second stored model: a copy of the first under a later version name.
+    second = f"{first}-2"
+    shutil.copytree(artefacts.models_root() / first, artefacts.models_root() / second)
+    try:
+        listed = api.get("/api/v1/models").json()
+        promoted = api.post(f"/api/v1/models/{second}/promote").json()
+        served_after_promotion = artefacts.promoted_version()
+        rolled_back = api.post("/api/v1/models/rollback").json()
+
+        assert [m["version"] for m in listed][:2] == [second, first]
+        assert listed[1]["is_promoted"] and listed[1]["summary"]
+        assert promoted == {"promoted": second, "previous": first}
+        assert served_after_promotion == second
+        assert rolled_back == {"promoted": first, "previous": second}
+        assert artefacts.promoted_version() == first
+        assert api.get(f"/api/v1/models/{second}").json()["is_promoted"] is False
+        assert api.post("/api/v1/models/no-such-version/promote").status_code == 404
+    finally:
+        artefacts.promote(first)
+        shutil.rmtree(artefacts.models_root() / second)

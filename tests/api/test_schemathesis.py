@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.api.test_schema_and_keys import operations as operations_in_schema
 from tests.live_server import seeded_server
 
 KEY = "cbk_schemathesis-run-key-for-tests-only"
@@ -61,4 +62,5 @@ def test_generated_requests_find_no_server_error_and_no_response_off_the_schema(
         )
 
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "11/11" in run.stdout  # every operation was tested
+    operations = len(operations_in_schema())
+    assert f"Tested: {operations}" in run.stdout, run.stdout[-3000:]  # every operation
