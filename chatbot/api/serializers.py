@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chatbot.models import Conversation, Event
-from chatbot.nlu.models import MAX_EXAMPLE_CHARS
+from chatbot.nlu.models import MAX_EXAMPLE_CHARS, TrainingRun
 from chatbot.visible_text import has_visible_text
 from handoff.models import Handoff, Ticket
 
@@ -159,4 +159,30 @@ class PromotionSerializer(serializers.Serializer):
     promoted = serializers.CharField(help_text="The version served now.")
     previous = serializers.CharField(
         allow_null=True, help_text="The version a rollback would serve again."
+    )
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "status",
+            "mode",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "version",
+            "is_promoted",
+            "summary",
+            "error",
+        ]
+
+
+class StartTrainingSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=TrainingRun.Mode.choices,
+        default=TrainingRun.Mode.FAST,
+        help_text="fast: a new head on the encoder (a minute or two); finetune: the encoder too.",
     )

@@ -24,6 +24,8 @@ urlpatterns = [
     path("intents", views.IntentList.as_view()),
     path("intents/<str:name>/examples", views.IntentExamples.as_view()),
     path("models", views.ModelList.as_view()),
+    path("training-runs", views.TrainingRunList.as_view()),
+    path("training-runs/<str:run_id>", views.TrainingRunDetail.as_view()),
     path("models/rollback", views.ModelRollback.as_view()),
     path("models/<str:version>", views.ModelDetail.as_view()),
     path("models/<str:version>/promote", views.ModelPromote.as_view()),

@@ -24,12 +24,16 @@ from chatbot.api.serializers import (
     MessageInSerializer,
     MessageOutSerializer,
     PromotionSerializer,
+    StartTrainingSerializer,
     TicketSerializer,
     TrainedModelSerializer,
+    TrainingRunSerializer,
 )
 from chatbot.models import Conversation, Event, Turn
 from chatbot.nlu import artefacts, model_reports
-from chatbot.nlu.models import INTENT_NAME_PATTERN, Intent, TrainingExample
+from chatbot.nlu.models import INTENT_NAME_PATTERN, Intent, TrainingExample, TrainingRun
+from chatbot.nlu.tasks import start_training
+from chatbot.nlu.training_runs import TrainingBusy, queue_training
 from handoff import actions as handoff_actions
 from handoff import notify
 from handoff.models import Handoff, Ticket
@@ -505,3 +509,42 @@ class ModelRollback(APIView):
 
 def _promotion() -> dict:
     return {"promoted": artefacts.promoted_version(), "previous": artefacts.previous_version()}
+
+
+class NewestRuns(CursorPages):
+    ordering = "-created_at"
+
+
+RUN_ID = OpenApiParameter("run_id", int, OpenApiParameter.PATH)
+
+
+@extend_schema(summary="List training runs, newest first")
+class TrainingRunList(generics.ListAPIView):
+    required_scopes = {"GET": "models:read", "POST": "models:write"}
+    serializer_class = TrainingRunSerializer
+    pagination_class = NewestRuns
+    queryset = TrainingRun.objects.all()
+
+    @extend_schema(
+        summary="Start a training on the stored examples (one at a time)",
+        request=StartTrainingSerializer,
+        responses={202: TrainingRunSerializer},
+    )
+    def post(self, request) -> Response:
+        body = StartTrainingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = queue_training(body.validated_data["mode"], f"api:{request.auth.name}")
+        except TrainingBusy as busy:
+            raise Conflict(f"Training run {busy.run.pk} is {busy.run.status}.") from None
+        start_training(run.pk)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(summary="Read a training run", parameters=[RUN_ID])
+class TrainingRunDetail(generics.RetrieveAPIView):
+    required_scopes = {"GET": "models:read"}
+    serializer_class = TrainingRunSerializer
+
+    def get_object(self) -> TrainingRun:
+        return _one_or_404(TrainingRun.objects, _id_or_404(self.kwargs["run_id"]))

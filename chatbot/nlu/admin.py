@@ -1,10 +1,11 @@
 """Intents and their examples, editable by admins; classifications and trained models, read-only."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from chatbot.nlu import artefacts
@@ -15,7 +16,13 @@ from chatbot.nlu.model_reports import (
     read_metadata,
     stored_versions,
 )
-from chatbot.nlu.models import Intent, MessageClassification, TrainedIntentModel, TrainingExample
+from chatbot.nlu.models import (
+    Intent,
+    MessageClassification,
+    TrainedIntentModel,
+    TrainingExample,
+    TrainingRun,
+)
 
 
 class TrainingExampleInline(admin.TabularInline):
@@ -118,3 +125,27 @@ class TrainedIntentModelAdmin(admin.ModelAdmin):
             **context,
         }
         return TemplateResponse(request, template, context)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    """Trainings asked for through the API; a run its worker died under can be marked failed."""
+
+    list_display = ("pk", "status", "mode", "requested_by", "created_at", "version", "is_promoted")
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in TrainingRun._meta.fields]
+    actions = ["mark_failed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Mark as failed (its worker is gone), so a new one may start")
+    def mark_failed(self, request, queryset) -> None:
+        stuck = queryset.filter(is_active=True)
+        count = stuck.update(
+            status=TrainingRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="marked failed by an admin",
+            is_active=None,
+        )
+        messages.success(request, f"Marked {count} run(s) failed.")

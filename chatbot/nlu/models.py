@@ -73,3 +73,39 @@ class TrainedIntentModel(Intent):
         # The admin pages ask for the permission to view intents, not one of their own.
         default_permissions = ()
         verbose_name = "intent model"
+
+
+class TrainingRun(models.Model):
+    """One training of the intent model asked for through the API, and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Mode(models.TextChoices):
+        FAST = "fast"
+        FINETUNE = "finetune"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.FAST)
+    requested_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The stored model it made, and whether it now serves (training promotes unless worse).
+    version = models.CharField(max_length=100, blank=True)
+    is_promoted = models.BooleanField(default=False)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    # True while queued or running, null after: the unique index lets one run be active.
+    is_active = models.BooleanField(null=True, default=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} ({self.status})"

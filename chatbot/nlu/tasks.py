@@ -14,6 +14,7 @@ from django.db import OperationalError
 from chatbot import tracing
 from chatbot.nlu.batching import DynamicBatcher
 from chatbot.nlu.classifier import promoted_classifier
+from chatbot.nlu.training_runs import run_training
 from chatbot.nlu.understanding import record_verdicts, understand_texts
 
 logger = logging.getLogger(__name__)
@@ -124,3 +125,21 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
             _loop = asyncio.new_event_loop()
             threading.Thread(target=_loop.run_forever, daemon=True, name="channel-sends").start()
         return _loop
+
+
+@shared_task(name="nlu.train", ignore_result=True)
+def train_intents(run_id: int) -> None:
+    """Run a queued training (minutes). Acknowledged at once: a worker that dies mid-training
+    leaves the run `running`, and the next request is refused until an admin marks it failed."""
+    run_training(run_id)
+
+
+def start_training(run_id: int) -> None:
+    """Hand a queued run to a worker; on the embedded default, to a thread of this process."""
+    if train_intents.app.conf.task_always_eager:
+        # In-process, a task would hold the API request for minutes.
+        threading.Thread(
+            target=train_intents.apply, args=((run_id,),), daemon=True, name="training"
+        ).start()
+    else:
+        train_intents.delay(run_id)
