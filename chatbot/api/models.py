@@ -14,6 +14,7 @@ SCOPES = {
     "handoffs:read": "read handoffs and tickets",
     "handoffs:write": "close handoffs and tickets",
     "reports:read": "read the support desk's report figures",
+    "knowledge:read": "read the knowledge graph's nodes and relations",
     "intents:read": "read intents and their training examples",
     "intents:write": "add training examples",
     "models:read": "read the trained intent models and their figures",

@@ -7,6 +7,7 @@ from chatbot.models import Conversation, Event
 from chatbot.nlu.models import MAX_EXAMPLE_CHARS, TrainingRun
 from chatbot.visible_text import has_visible_text
 from handoff.models import Handoff, Ticket
+from knowledge.models import Node
 
 DISPOSITIONS = ("resolved", "unresolved", "escalated", "spam")
 
@@ -186,3 +187,31 @@ class StartTrainingSerializer(serializers.Serializer):
         default=TrainingRun.Mode.FAST,
         help_text="fast: a new head on the encoder (a minute or two); finetune: the encoder too.",
     )
+
+
+class NodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Node
+        fields = [
+            "key",
+            "type",
+            "label",
+            "aliases",
+            "attributes",
+            "answers",
+            "version",
+            "updated_at",
+        ]
+
+
+class RelationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    node = serializers.CharField(help_text="The node at the relation's other end.")
+    attributes = serializers.DictField()
+
+
+class NodeWithRelationsSerializer(serializers.Serializer):
+    node = NodeSerializer()
+    outgoing = RelationSerializer(many=True)
+    incoming = RelationSerializer(many=True)

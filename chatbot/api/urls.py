@@ -21,6 +21,8 @@ urlpatterns = [
     path("tickets/<str:ticket_id>", views.TicketDetail.as_view()),
     path("tickets/<str:ticket_id>/close", views.TicketClose.as_view()),
     path("reports/handoffs", views.HandoffReport.as_view()),
+    path("knowledge/nodes", views.NodeList.as_view()),
+    path("knowledge/nodes/<str:key>", views.NodeDetail.as_view()),
     path("intents", views.IntentList.as_view()),
     path("intents/<str:name>/examples", views.IntentExamples.as_view()),
     path("models", views.ModelList.as_view()),

@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -23,6 +23,8 @@ from chatbot.api.serializers import (
     IntentSerializer,
     MessageInSerializer,
     MessageOutSerializer,
+    NodeSerializer,
+    NodeWithRelationsSerializer,
     PromotionSerializer,
     StartTrainingSerializer,
     TicketSerializer,
@@ -39,6 +41,7 @@ from handoff import notify
 from handoff.models import Handoff, Ticket
 from handoff.packet import handoff_packet
 from handoff.report import handoff_report
+from knowledge.models import Node
 
 MAX_EVENTS = 500
 HANDOFF_ID = OpenApiParameter("handoff_id", int, OpenApiParameter.PATH)
@@ -548,3 +551,67 @@ class TrainingRunDetail(generics.RetrieveAPIView):
 
     def get_object(self) -> TrainingRun:
         return _one_or_404(TrainingRun.objects, _id_or_404(self.kwargs["run_id"]))
+
+
+# The knowledge graph (read; editors change it in the knowledge editor) ------------------------
+
+
+class NodeFilters(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=200, required=False, help_text="Text in the key, label or aliases."
+    )
+    type = serializers.RegexField(r"^[A-Za-z0-9_.-]{1,50}$", required=False)
+
+
+class NodesByKey(CursorPages):
+    ordering = "key"
+
+
+@extend_schema(summary="List the knowledge graph's nodes", parameters=[NodeFilters])
+class NodeList(generics.ListAPIView):
+    """Nodes in key order; filter by type, or by text in the key, label or aliases."""
+
+    required_scopes = {"GET": "knowledge:read"}
+    serializer_class = NodeSerializer
+    pagination_class = NodesByKey
+
+    def get_queryset(self):
+        wanted = _query(NodeFilters, self.request)
+        nodes = Node.objects.all()
+        if "type" in wanted:
+            nodes = nodes.filter(type=wanted["type"])
+        if wanted.get("q"):
+            text = wanted["q"]
+            nodes = nodes.filter(
+                Q(label__icontains=text) | Q(key__icontains=text) | Q(aliases__icontains=text)
+            )
+        return nodes
+
+
+class NodeDetail(APIView):
+    required_scopes = {"GET": "knowledge:read"}
+
+    @extend_schema(
+        summary="Read a node with its relations",
+        parameters=[OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses=NodeWithRelationsSerializer,
+    )
+    def get(self, request, key: str) -> Response:
+        node = Node.objects.filter(key=key).first()
+        if node is None:
+            raise Http404
+        outgoing = node.outgoing.select_related("target").order_by("type", "target__key")
+        incoming = node.incoming.select_related("source").order_by("type", "source__key")
+        return Response(
+            {
+                "node": NodeSerializer(node).data,
+                "outgoing": [
+                    {"id": r.id, "type": r.type, "node": r.target.key, "attributes": r.attributes}
+                    for r in outgoing
+                ],
+                "incoming": [
+                    {"id": r.id, "type": r.type, "node": r.source.key, "attributes": r.attributes}
+                    for r in incoming
+                ],
+            }
+        )

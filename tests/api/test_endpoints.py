@@ -246,3 +246,32 @@ def test_models_are_listed_promoted_and_rolled_back(api, tiny_model, settings):
     finally:
         artefacts.promote(first)
         shutil.rmtree(artefacts.models_root() / second)
+
+
+def test_the_knowledge_graph_is_read_by_node_with_its_relations(api):
+    from knowledge.models import Node, Relation
+
+    card = Node.objects.create(key="product:debit_card", type="product", label="Debit card")
+    topic = Node.objects.create(
+        key="topic:card_arrival", type="topic", label="Card arrival", aliases=["card delivery"]
+    )
+    Relation.objects.create(source=topic, type="about", target=card, attributes={"weight": 1})
+
+    by_text = api.get("/api/v1/knowledge/nodes", {"q": "delivery"}).json()["results"]
+    by_type = api.get("/api/v1/knowledge/nodes", {"type": "product"}).json()["results"]
+    read = api.get("/api/v1/knowledge/nodes/topic:card_arrival").json()
+    target = api.get("/api/v1/knowledge/nodes/product:debit_card").json()
+
+    assert [n["key"] for n in by_text] == ["topic:card_arrival"]
+    assert [n["key"] for n in by_type] == ["product:debit_card"]
+    assert read["node"]["label"] == "Card arrival"
+    assert read["outgoing"] == [
+        {
+            "id": read["outgoing"][0]["id"],
+            "type": "about",
+            "node": "product:debit_card",
+            "attributes": {"weight": 1},
+        }
+    ]
+    assert [r["node"] for r in target["incoming"]] == ["topic:card_arrival"]
+    assert api.get("/api/v1/knowledge/nodes/topic:nothing").status_code == 404

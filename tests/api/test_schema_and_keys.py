@@ -62,6 +62,8 @@ def test_the_schema_is_valid_openapi_and_documents_every_route():
         "/api/v1/tickets/{ticket_id}",
         "/api/v1/tickets/{ticket_id}/close",
         "/api/v1/reports/handoffs",
+        "/api/v1/knowledge/nodes",
+        "/api/v1/knowledge/nodes/{key}",
         "/api/v1/intents",
         "/api/v1/intents/{name}/examples",
         "/api/v1/models",
