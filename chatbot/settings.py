@@ -420,6 +420,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body's schema keeps its required fields (a node's version is one), instead of a
+    # "Patched" copy with every field optional that would promise what the server refuses.
+    "COMPONENT_SPLIT_PATCH": False,
+    # 3.1 is JSON Schema proper: it can say that attribute names are identifiers (propertyNames).
+    "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatbot.api.schema.add_error_responses",

@@ -16,6 +16,7 @@ from knowledge.models import Change, GraphVersion, Node, Relation
 from knowledge.service import announce_version
 from knowledge.validation import (
     InvalidKnowledge,
+    KnowledgeConflict,
     NameClaims,
     Problem,
     check_node,
@@ -37,7 +38,7 @@ class Conflict(Exception):
         self.current = current
 
 
-def create_node(data: dict, user=None) -> Node:
+def create_node(data: dict, user=None, via: str = "") -> Node:
     """Add a node."""
     with transaction.atomic():
         version = lock_graph()
@@ -51,11 +52,14 @@ def create_node(data: dict, user=None) -> Node:
             node.key,
             None,
             node.snapshot(),
+            via=via,
         )
         return node
 
 
-def update_node(key: str, changes: dict, expected_version: object, user=None) -> Node:
+def update_node(
+    key: str, changes: dict, expected_version: object, user=None, via: str = ""
+) -> Node:
     """Change some of a node's fields, if nobody saved the node since `expected_version`."""
     with transaction.atomic():
         version = lock_graph()
@@ -77,11 +81,12 @@ def update_node(key: str, changes: dict, expected_version: object, user=None) ->
             setattr(node, name, value)
         node.version += 1
         node.save()
-        _log(version, user, Change.Action.UPDATE, Change.Subject.NODE, key, before, node.snapshot())
+        after = node.snapshot()
+        _log(version, user, Change.Action.UPDATE, Change.Subject.NODE, key, before, after, via=via)
         return node
 
 
-def delete_node(key: str, expected_version: object, user=None) -> None:
+def delete_node(key: str, expected_version: object, user=None, via: str = "") -> None:
     """Remove a node and its relations, if nobody saved it since `expected_version`."""
     with transaction.atomic():
         version = lock_graph()
@@ -93,19 +98,19 @@ def delete_node(key: str, expected_version: object, user=None) -> None:
         _refuse_breaking_quotes(key, None)
         before = {**node.snapshot(), "relations": _relations_of(node)}
         node.delete()
-        _log(version, user, Change.Action.DELETE, Change.Subject.NODE, key, before, None)
+        _log(version, user, Change.Action.DELETE, Change.Subject.NODE, key, before, None, via=via)
 
 
-def add_relation(data: dict, user=None) -> Relation:
+def add_relation(data: dict, user=None, via: str = "") -> Relation:
     """Relate two existing nodes."""
     with transaction.atomic():
         version = lock_graph()
         relation = _create_relation(data)
-        _log_relation(version, user, Change.Action.CREATE, None, relation.snapshot())
+        _log_relation(version, user, Change.Action.CREATE, None, relation.snapshot(), via)
         return relation
 
 
-def update_relation(relation_id: int, attributes: dict, user=None) -> Relation:
+def update_relation(relation_id: int, attributes: dict, user=None, via: str = "") -> Relation:
     """Replace a relation's attributes."""
     with transaction.atomic():
         version = lock_graph()
@@ -116,18 +121,18 @@ def update_relation(relation_id: int, attributes: dict, user=None) -> Relation:
             raise InvalidKnowledge(problems)
         relation.attributes = attributes
         relation.save(update_fields=["attributes"])
-        _log_relation(version, user, Change.Action.UPDATE, before, relation.snapshot())
+        _log_relation(version, user, Change.Action.UPDATE, before, relation.snapshot(), via)
         return relation
 
 
-def remove_relation(relation_id: int, user=None) -> None:
+def remove_relation(relation_id: int, user=None, via: str = "") -> None:
     """Remove a relation."""
     with transaction.atomic():
         version = lock_graph()
         relation = _relation(relation_id)
         before = relation.snapshot()
         relation.delete()
-        _log_relation(version, user, Change.Action.DELETE, before, None)
+        _log_relation(version, user, Change.Action.DELETE, before, None, via)
 
 
 def revert_change(change_id: int, user=None) -> Change:
@@ -189,14 +194,14 @@ def _checked_node(data: dict, is_new: bool) -> NodeRecord:
     if record is None:
         raise InvalidKnowledge(problems)
     if is_new and Node.objects.filter(key=record.key).exists():
-        raise InvalidKnowledge([Problem("key", f"a node {record.key!r} already exists")])
+        raise KnowledgeConflict([Problem("key", f"a node {record.key!r} already exists")])
     others = (node for node in stored_name_records() if node.key != record.key)
     problems = NameClaims(others).collisions(record)
     quoted = {key for answer in record.answers for key, _ in placeholders(answer)}
     attributes_of = dict(Node.objects.filter(key__in=quoted).values_list("key", "attributes"))
     problems += check_placeholders(record, attributes_of)
     if problems:
-        raise InvalidKnowledge(problems)
+        raise KnowledgeConflict(problems)
     return record
 
 
@@ -224,7 +229,7 @@ def _refuse_breaking_quotes(key: str, removed_attributes: set[str] | None) -> No
                     )
                 )
     if problems:
-        raise InvalidKnowledge(problems)
+        raise KnowledgeConflict(problems)
 
 
 def _create_relation(data: dict) -> Relation:
@@ -246,7 +251,7 @@ def _create_relation(data: dict) -> Relation:
     ):
         problems.append(Problem("type", f"{source_key} -{type_}-> {target_key} already exists"))
     if problems:
-        raise InvalidKnowledge(problems)
+        raise KnowledgeConflict(problems)
     return Relation.objects.create(
         source=nodes[source_key], type=type_, target=nodes[target_key], attributes=attributes
     )
@@ -348,7 +353,9 @@ def node_fields(record: NodeRecord) -> dict:
     }
 
 
-def _log_relation(version, user, action, before: dict | None, after: dict | None) -> Change:
+def _log_relation(
+    version, user, action, before: dict | None, after: dict | None, via: str = ""
+) -> Change:
     ends = before or after
     target = f"{ends['source']} -{ends['type']}-> {ends['target']}"
     return _log(
@@ -360,6 +367,7 @@ def _log_relation(version, user, action, before: dict | None, after: dict | None
         before,
         after,
         concerns=[ends["source"], ends["target"]],
+        via=via,
     )
 
 
@@ -373,6 +381,7 @@ def _log(
     after: dict | None,
     concerns: list[str] | None = None,
     reverts: Change | None = None,
+    via: str = "",
 ) -> Change:
     return Change.objects.create(
         user=user if user is not None and user.is_authenticated else None,
@@ -384,4 +393,5 @@ def _log(
         after=after,
         graph_version=version.number,
         reverts=reverts,
+        via=via,
     )

@@ -199,6 +199,7 @@ def _change(change: Change) -> dict:
         "id": change.id,
         "at": change.at.isoformat(),
         "user": change.user.get_username() if change.user else None,
+        "via": change.via,
         "action": change.action,
         "subject": change.subject,
         "target": change.target,

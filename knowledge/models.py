@@ -104,6 +104,8 @@ class Change(models.Model):
     reverts = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reverted_by"
     )
+    # Who made it when no signed-in editor did, e.g. "API key: CMS sync".
+    via = models.CharField(max_length=150, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]

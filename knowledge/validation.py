@@ -51,6 +51,11 @@ class InvalidKnowledge(Exception):
         self.problems = problems
 
 
+class KnowledgeConflict(InvalidKnowledge):
+    """A well-formed change that the graph as stored refuses: a key or name already taken, a
+    node that does not exist, a quote it would break. Another state of the graph could take it."""
+
+
 def at(location: str, name: str) -> str:
     return f"{location}.{name}" if location else name
 

@@ -7,7 +7,8 @@ from chatbot.models import Conversation, Event
 from chatbot.nlu.models import MAX_EXAMPLE_CHARS, TrainingRun
 from chatbot.visible_text import has_visible_text
 from handoff.models import Handoff, Ticket
-from knowledge.models import Node
+from knowledge import validation as knowledge_rules
+from knowledge.models import Change, Node
 
 DISPOSITIONS = ("resolved", "unresolved", "escalated", "spam")
 
@@ -215,3 +216,148 @@ class NodeWithRelationsSerializer(serializers.Serializer):
     node = NodeSerializer()
     outgoing = RelationSerializer(many=True)
     incoming = RelationSerializer(many=True)
+
+
+# Writing the graph. The fields mirror knowledge.validation's rules so that the schema tells a
+# client what a well-formed node is; the knowledge actions still check everything, and refuse
+# what the stored graph does not allow (a name taken, a node missing) with a 409.
+NODE_KEY = r"^[a-z0-9_]+(:[a-z0-9_]+)?$"
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+# Not blank: some character that is not white space, as knowledge.validation.check_text asks.
+SOME_TEXT = r"^[^\u0000]*\S[^\u0000]*$"
+
+
+def _text_schema(longest: int) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": longest, "pattern": SOME_TEXT}
+
+
+class KnowledgeText(serializers.CharField):
+    """Text in a node: not blank (white space is trimmed), no NUL; the schema says the same."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(_text_schema(knowledge_rules.MAX_LABEL))
+class NodeLabel(KnowledgeText):
+    """A node's label."""
+
+
+@extend_schema_field(_text_schema(knowledge_rules.MAX_ALIAS))
+class NodeAlias(KnowledgeText):
+    """Another name customers use for the node."""
+
+
+@extend_schema_field(_text_schema(knowledge_rules.MAX_ANSWER))
+class NodeAnswer(KnowledgeText):
+    """A sentence the bot may answer with; {key.attribute} quotes an attribute."""
+
+
+_SCALAR = [
+    {"type": "string", "maxLength": knowledge_rules.MAX_TEXT_VALUE},
+    {"type": "number"},
+    {"type": "boolean"},
+]
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": knowledge_rules.MAX_ATTRIBUTES,
+        "propertyNames": {"pattern": IDENTIFIER},
+        "additionalProperties": {
+            "oneOf": [*_SCALAR, {"type": "array", "items": {"oneOf": _SCALAR}}]
+        },
+        "description": "Facts about the node, named by lower-case identifiers: text, numbers, "
+        "true/false, or lists of those.",
+    }
+)
+class Attributes(serializers.JSONField):
+    """A node's or relation's attributes; knowledge.validation checks names and values."""
+
+    def to_internal_value(self, data) -> dict:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object of names and values.")
+        return data
+
+
+class NodeInSerializer(serializers.Serializer):
+    key = StrictRegexField(NODE_KEY, max_length=knowledge_rules.MAX_KEY)
+    type = StrictRegexField(IDENTIFIER, max_length=knowledge_rules.MAX_TYPE)
+    label = NodeLabel(max_length=knowledge_rules.MAX_LABEL)
+    aliases = serializers.ListField(
+        child=NodeAlias(max_length=knowledge_rules.MAX_ALIAS),
+        max_length=knowledge_rules.MAX_ALIASES,
+        required=False,
+    )
+    attributes = Attributes(required=False)
+    answers = serializers.ListField(
+        child=NodeAnswer(max_length=knowledge_rules.MAX_ANSWER),
+        max_length=knowledge_rules.MAX_ANSWERS,
+        required=False,
+    )
+
+
+class NodeChangesSerializer(NodeInSerializer):
+    key = None  # a node's key never changes
+    version = serializers.IntegerField(
+        help_text="The node's version you read: a node saved since then is a 409, not overwritten."
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.required = name == "version"
+
+
+class NodeVersionQuery(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The node's version you read.")
+
+
+class RelationInSerializer(serializers.Serializer):
+    source = StrictRegexField(NODE_KEY, max_length=knowledge_rules.MAX_KEY)
+    type = StrictRegexField(IDENTIFIER, max_length=knowledge_rules.MAX_TYPE)
+    target = StrictRegexField(NODE_KEY, max_length=knowledge_rules.MAX_KEY)
+    attributes = Attributes(required=False)
+
+
+class RelationAttributesSerializer(serializers.Serializer):
+    attributes = Attributes()
+
+
+class StoredRelationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    type = serializers.CharField()
+    target = serializers.CharField()
+    attributes = serializers.DictField()
+
+
+@extend_schema_field({"type": ["object", "null"]})
+class Snapshot(serializers.JSONField):
+    """A node or relation as it was before or after a change; null where it did not exist."""
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    before = Snapshot()
+    after = Snapshot()
+    user = serializers.CharField(source="user.get_username", default=None, allow_null=True)
+    reverts = serializers.IntegerField(source="reverts_id", allow_null=True)
+
+    class Meta:
+        model = Change
+        fields = [
+            "id",
+            "at",
+            "user",
+            "via",
+            "action",
+            "subject",
+            "target",
+            "before",
+            "after",
+            "graph_version",
+            "reverts",
+        ]

@@ -5,7 +5,12 @@ import uuid
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -13,7 +18,9 @@ from rest_framework.views import APIView
 
 from chatbot import actions
 from chatbot.api.errors import Conflict
+from chatbot.api.serializers import NODE_KEY as NODE_KEY_PATTERN
 from chatbot.api.serializers import (
+    ChangeSerializer,
     CloseHandoffSerializer,
     ConversationSerializer,
     EventPageSerializer,
@@ -23,10 +30,16 @@ from chatbot.api.serializers import (
     IntentSerializer,
     MessageInSerializer,
     MessageOutSerializer,
+    NodeChangesSerializer,
+    NodeInSerializer,
     NodeSerializer,
+    NodeVersionQuery,
     NodeWithRelationsSerializer,
     PromotionSerializer,
+    RelationAttributesSerializer,
+    RelationInSerializer,
     StartTrainingSerializer,
+    StoredRelationSerializer,
     TicketSerializer,
     TrainedModelSerializer,
     TrainingRunSerializer,
@@ -41,7 +54,8 @@ from handoff import notify
 from handoff.models import Handoff, Ticket
 from handoff.packet import handoff_packet
 from handoff.report import handoff_report
-from knowledge.models import Node
+from knowledge import actions as knowledge_actions
+from knowledge.models import Change, Node, Relation
 
 MAX_EVENTS = 500
 HANDOFF_ID = OpenApiParameter("handoff_id", int, OpenApiParameter.PATH)
@@ -553,7 +567,7 @@ class TrainingRunDetail(generics.RetrieveAPIView):
         return _one_or_404(TrainingRun.objects, _id_or_404(self.kwargs["run_id"]))
 
 
-# The knowledge graph (read; editors change it in the knowledge editor) ------------------------
+# The knowledge graph: read, and changed through the knowledge actions (checked and logged) ----
 
 
 class NodeFilters(serializers.Serializer):
@@ -567,11 +581,22 @@ class NodesByKey(CursorPages):
     ordering = "key"
 
 
-@extend_schema(summary="List the knowledge graph's nodes", parameters=[NodeFilters])
+def _changed_by(request) -> str:
+    """How the change history names a change made with this request's key."""
+    return f"API key: {request.auth.name}"
+
+
+NODE_KEY = OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH)
+RELATION_ID = OpenApiParameter("relation_id", int, OpenApiParameter.PATH)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List the knowledge graph's nodes", parameters=[NodeFilters])
+)
 class NodeList(generics.ListAPIView):
     """Nodes in key order; filter by type, or by text in the key, label or aliases."""
 
-    required_scopes = {"GET": "knowledge:read"}
+    required_scopes = {"GET": "knowledge:read", "POST": "knowledge:write"}
     serializer_class = NodeSerializer
     pagination_class = NodesByKey
 
@@ -587,13 +612,28 @@ class NodeList(generics.ListAPIView):
             )
         return nodes
 
+    @extend_schema(
+        summary="Add a node",
+        request=NodeInSerializer,
+        responses={201: NodeSerializer},
+    )
+    def post(self, request) -> Response:
+        body = NodeInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        node = knowledge_actions.create_node(body.validated_data, via=_changed_by(request))
+        return Response(NodeSerializer(node).data, status=status.HTTP_201_CREATED)
+
 
 class NodeDetail(APIView):
-    required_scopes = {"GET": "knowledge:read"}
+    required_scopes = {
+        "GET": "knowledge:read",
+        "PATCH": "knowledge:write",
+        "DELETE": "knowledge:write",
+    }
 
     @extend_schema(
         summary="Read a node with its relations",
-        parameters=[OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        parameters=[NODE_KEY],
         responses=NodeWithRelationsSerializer,
     )
     def get(self, request, key: str) -> Response:
@@ -615,3 +655,99 @@ class NodeDetail(APIView):
                 ],
             }
         )
+
+    @extend_schema(
+        summary="Change some of a node's fields",
+        description="Give the version you read: if someone saved the node since, nothing is "
+        "changed and the 409's details hold the node as stored now.",
+        parameters=[NODE_KEY],
+        request=NodeChangesSerializer,
+        responses=NodeSerializer,
+    )
+    def patch(self, request, key: str) -> Response:
+        body = NodeChangesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        version = changes.pop("version")
+        node = knowledge_actions.update_node(key, changes, version, via=_changed_by(request))
+        return Response(NodeSerializer(node).data)
+
+    @extend_schema(
+        summary="Remove a node and its relations",
+        description="Refused (409) while another node's answers quote it, or if it was saved "
+        "since the version you read.",
+        parameters=[NODE_KEY, NodeVersionQuery],
+        responses={204: None},
+    )
+    def delete(self, request, key: str) -> Response:
+        version = _query(NodeVersionQuery, request)["version"]
+        knowledge_actions.delete_node(key, version, via=_changed_by(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _relation_row(relation: Relation) -> dict:
+    return {"id": relation.id, **relation.snapshot()}
+
+
+class RelationList(APIView):
+    required_scopes = {"POST": "knowledge:write"}
+
+    @extend_schema(
+        summary="Relate two nodes",
+        request=RelationInSerializer,
+        responses={201: StoredRelationSerializer},
+    )
+    def post(self, request) -> Response:
+        body = RelationInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        relation = knowledge_actions.add_relation(body.validated_data, via=_changed_by(request))
+        return Response(_relation_row(relation), status=status.HTTP_201_CREATED)
+
+
+class RelationDetail(APIView):
+    required_scopes = {"PATCH": "knowledge:write", "DELETE": "knowledge:write"}
+
+    @extend_schema(
+        summary="Replace a relation's attributes",
+        parameters=[RELATION_ID],
+        request=RelationAttributesSerializer,
+        responses=StoredRelationSerializer,
+    )
+    def patch(self, request, relation_id: str) -> Response:
+        body = RelationAttributesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        relation = knowledge_actions.update_relation(
+            _id_or_404(relation_id), body.validated_data["attributes"], via=_changed_by(request)
+        )
+        return Response(_relation_row(relation))
+
+    @extend_schema(summary="Remove a relation", parameters=[RELATION_ID], responses={204: None})
+    def delete(self, request, relation_id: str) -> Response:
+        knowledge_actions.remove_relation(_id_or_404(relation_id), via=_changed_by(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChangeFilters(serializers.Serializer):
+    node = serializers.RegexField(
+        NODE_KEY_PATTERN, max_length=100, required=False, help_text="Changes concerning this node."
+    )
+
+
+class NewestChanges(CursorPages):
+    ordering = "-id"
+
+
+@extend_schema(summary="The graph's change history, newest first", parameters=[ChangeFilters])
+class ChangeList(generics.ListAPIView):
+    """Every change to the graph: who made it (an editor, or an API key), before and after."""
+
+    required_scopes = {"GET": "knowledge:read"}
+    serializer_class = ChangeSerializer
+    pagination_class = NewestChanges
+
+    def get_queryset(self):
+        wanted = _query(ChangeFilters, self.request)
+        changes = Change.objects.select_related("user")
+        if "node" in wanted:
+            changes = changes.filter(concerns__contains=f" {wanted['node']} ")
+        return changes

@@ -38,6 +38,8 @@ def test_generated_requests_find_no_server_error_and_no_response_off_the_schema(
         run = subprocess.run(
             [
                 str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(Path(__file__).with_name("schemathesis.toml")),
                 "run",
                 f"{url}/api/v1/schema",
                 "--header",

@@ -1866,7 +1866,7 @@
           }, "Revert")),
       h("p", { class: "ke-change-meta" },
         `#${change.id} · `, h("time", { datetime: change.at || "" }, formatTime(change.at)),
-        ` · ${change.user || "system"}`,
+        ` · ${change.user || change.via || "system"}`,
         change.reverts ? ` · reverts change #${change.reverts}` : ""),
       errorNode,
       details);
