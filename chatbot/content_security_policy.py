@@ -16,7 +16,9 @@ from django.utils.decorators import sync_and_async_middleware
 HEADER = "Content-Security-Policy"
 
 
-def build_policy(host: str | None, extra_connect_sources: list[str]) -> str:
+def build_policy(
+    host: str | None, extra_connect_sources: list[str], extra_image_sources: tuple[str, ...] = ()
+) -> str:
     """Return the policy for a page served from `host` (host[:port]; None when unknown)."""
     # 'self' covers the page's ws: and wss: only in browsers that follow CSP level 3.
     sockets = [f"ws://{host}", f"wss://{host}"] if host else []
@@ -24,7 +26,7 @@ def build_policy(host: str | None, extra_connect_sources: list[str]) -> str:
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'"],
+        "img-src": ["'self'", *extra_image_sources],
         "font-src": ["'self'"],
         "connect-src": ["'self'", *sockets, *extra_connect_sources],
         "object-src": ["'none'"],
@@ -35,13 +37,13 @@ def build_policy(host: str | None, extra_connect_sources: list[str]) -> str:
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
-def policy_for(request: HttpRequest) -> str:
+def policy_for(request: HttpRequest, extra_image_sources: tuple[str, ...] = ()) -> str:
     """Return the policy for a response to this request."""
     try:
         host = request.get_host()
     except DisallowedHost:
         host = None  # The response refuses the host; it gets the policy without sockets.
-    return build_policy(host, settings.CSP_CONNECT_SRC)
+    return build_policy(host, settings.CSP_CONNECT_SRC, extra_image_sources)
 
 
 def add_policy(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:

@@ -411,7 +411,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chatbot platform API",
     "DESCRIPTION": "Conversations, handoffs, tickets and report figures for integrations. "
-    "Authenticate with an API key from the admin: 'Authorization: Bearer <key>'.",
+    "Authenticate with an API key from the admin: `Authorization: Bearer KEY`.",
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,

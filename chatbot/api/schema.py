@@ -41,7 +41,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API key from the admin (API keys), sent as 'Bearer <key>'.",
+            "description": "An API key from the admin (API keys): `Authorization: Bearer KEY`.",
         }
 
 

@@ -89,6 +89,7 @@ def test_the_docs_page_and_its_script_are_served_without_inline_code():
 
     assert page.status_code == 200 and b"swagger-ui" in page.content
     assert b"<script>" not in page.content  # the site's CSP allows no inline script
+    assert b"<style" not in page.content
     assert script.status_code == 200 and b"/api/v1/schema" in script.content
 
 
