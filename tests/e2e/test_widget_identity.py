@@ -470,3 +470,58 @@ def test_logout_forgets_the_customer_and_their_token_and_starts_a_new_conversati
     assert connected == {"conversation_id": after_logout["conversation_id"], "identity": None}
     assert seen(page, "identified") == []
     assert violations(page) == []
+
+
+def test_a_logout_in_one_tab_ends_the_customers_conversation_in_the_others(
+    context, chat_server, host_site
+):
+    # Given a customer with the company's page in two tabs, both showing their conversation
+    identity = signed_identity("customer-barbara", "Barbara Liskov", "barbara@example.com")
+    script = host_script("ChatWidget.open();", config_identity=identity)
+    first_tab = open_host_page(context, host_site, script).page
+    wait_for_event(first_tab, "identified")
+    second_tab = open_host_page(context, host_site, script).page
+    (customer,) = wait_for_event(second_tab, "connected")
+    assert customer["identity"] == {"user_id": "customer-barbara", "name": "Barbara Liskov"}
+    asked = type_and_send(first_tab, "What is my card limit?")
+    expect(second_tab.locator(f'[data-testid="chat-message"][data-seq="{asked}"]')).to_be_visible()
+
+    # When the page logs them out in the first tab
+    first_tab.evaluate("() => ChatWidget.logout()")
+
+    # Then the second tab forgets them too: a guest, with nothing of theirs shown
+    after_logout = wait_for_event(second_tab, "connected", 2)[-1]
+    assert after_logout["identity"] is None
+    assert after_logout["conversation_id"] != customer["conversation_id"]
+    visitor_bubbles = second_tab.locator('[data-testid="chat-message"][data-author="visitor"]')
+    expect(visitor_bubbles).to_have_count(0)
+
+
+def test_a_refused_identity_beside_another_customers_token_starts_a_new_guest_conversation(
+    context, chat_server, host_site
+):
+    # Given a shared computer where a customer chatted and the page never logged them out
+    first = signed_identity("customer-alan", "Alan Turing", "alan@example.com")
+    host = open_host_page(context, host_site, host_script("ChatWidget.open();", first))
+    page = host.page
+    wait_for_event(page, "identified")
+    type_and_send(page, "Can I raise my overdraft?")
+    (theirs,) = seen(page, "connected")
+    their_token = stored_token(page, chat_server)
+
+    # When the next user's page passes an identity the server refuses
+    stale = signed_identity("customer-joan", "Joan Clarke", "joan@example.com", secret="old")
+    host_site.script = host_script("ChatWidget.open();", config_identity=stale)
+    page.reload()
+
+    # Then the widget does not go on with the other customer's token: a new guest conversation
+    wait_for_event(page, "identity_refused")
+    connected = wait_for_event(page, "connected")[-1]
+    assert connected["identity"] is None
+    assert connected["conversation_id"] != theirs["conversation_id"]
+    assert owner_of(chat_server, connected["conversation_id"]) == (None, "", "")
+    assert seen(page, "identified") == []
+    assert host.hellos[-1] == {"type": "hello", "token": None, "last_seq": 0}
+    assert stored_token(page, chat_server) not in (None, their_token)
+    visitor_bubbles = page.locator('[data-testid="chat-message"][data-author="visitor"]')
+    expect(visitor_bubbles).to_have_count(0)
