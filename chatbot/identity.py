@@ -51,7 +51,7 @@ def signed_message(user_id: str, name: str, email: str, issued_at: int) -> bytes
 
 
 def sign_identity(secret: str, user_id: str, name: str, email: str, issued_at: int) -> str:
-    """The signature a host backend computes (shown in docs/widget.md in other words)."""
+    """Return the signature a host backend computes (docs/protocol.md, "Identified customers")."""
     message = signed_message(user_id, name, email, issued_at)
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 

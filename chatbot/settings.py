@@ -222,9 +222,10 @@ CHAT_MAX_FRAME_BYTES = env_int("CHAT_MAX_FRAME_BYTES", 16384, 256)
 CHAT_RATE_LIMIT_MESSAGES = env_int("CHAT_RATE_LIMIT_MESSAGES", 20, 1)
 CHAT_RATE_LIMIT_WINDOW_SECONDS = env_float("CHAT_RATE_LIMIT_WINDOW_SECONDS", 10.0, 0.1)
 CHAT_TOKEN_MAX_AGE_DAYS = env_float("CHAT_TOKEN_MAX_AGE_DAYS", 30.0, 0.0001)
-# Identified visitors (chatbot/identity.py, docs/widget.md): the secret the company's website
-# signs its logged-in customers' identities with. Unset, the widget's visitors are anonymous
-# and any identity is refused. An identity older than CHAT_IDENTITY_MAX_AGE_SECONDS is refused.
+# Identified visitors (chatbot/identity.py; docs/protocol.md, "Identified customers"; README.md,
+# "Embedding the widget"): the secret the company's website signs its logged-in customers'
+# identities with. Unset, the widget's visitors are anonymous and any identity is refused. An
+# identity older than CHAT_IDENTITY_MAX_AGE_SECONDS is refused.
 CHAT_IDENTITY_SECRET = env_secret("CHAT_IDENTITY_SECRET")
 CHAT_IDENTITY_MAX_AGE_SECONDS = env_int("CHAT_IDENTITY_MAX_AGE_SECONDS", 86_400, minimum=60)
 CHAT_HELLO_TIMEOUT_SECONDS = env_float("CHAT_HELLO_TIMEOUT_SECONDS", 10.0, 0.1)

@@ -8,11 +8,14 @@
  * Speaks the websocket protocol described in docs/protocol.md. Plain JavaScript, no build
  * step, no external requests besides its own stylesheet and websocket. Message text is only
  * ever written with text nodes, never parsed as HTML.
+ *
+ * The host page drives it through window.ChatWidget (open, close, identify, logout, send, on,
+ * off) and may set window.ChatWidgetConfig first; README.md, "Embedding the widget", has both.
  */
 (function () {
   "use strict";
 
-  if (window.ChatWidget) {
+  if (window.ChatWidget && window.ChatWidget.isLoaded) {
     return; // Included twice: the first copy owns the page.
   }
 
@@ -44,6 +47,7 @@
       busy: "The assistant is very busy right now. Your message will be sent again in a moment.",
       errorGeneric: "Something went wrong. Please try again.",
       sessionExpired: "Your chat session has ended. A new conversation has started.",
+      identityRefused: "We could not confirm your account, so you are chatting as a guest.",
       dismiss: "Dismiss",
       talkToPerson: "Talk to a person",
       handoffWaiting: "Connecting you to an agent…",
@@ -103,6 +107,7 @@
       busy: "Der Assistent ist gerade sehr beschäftigt. Ihre Nachricht wird gleich erneut gesendet.",
       errorGeneric: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
       sessionExpired: "Ihre Chat-Sitzung ist abgelaufen. Ein neues Gespräch wurde begonnen.",
+      identityRefused: "Ihr Konto konnte nicht bestätigt werden. Sie chatten als Gast.",
       dismiss: "Schließen",
       talkToPerson: "Mit einem Menschen sprechen",
       handoffWaiting: "Sie werden mit einem Mitarbeiter verbunden…",
@@ -162,6 +167,7 @@
       busy: "L'assistant est très occupé en ce moment. Votre message sera renvoyé dans un instant.",
       errorGeneric: "Une erreur est survenue. Veuillez réessayer.",
       sessionExpired: "Votre session de chat a expiré. Une nouvelle conversation a commencé.",
+      identityRefused: "Nous n’avons pas pu confirmer votre compte : vous discutez en tant qu’invité.",
       dismiss: "Fermer",
       talkToPerson: "Parler à un conseiller",
       handoffWaiting: "Mise en relation avec un conseiller…",
@@ -221,6 +227,7 @@
       busy: "El asistente está muy ocupado ahora. Su mensaje se enviará de nuevo en un momento.",
       errorGeneric: "Algo salió mal. Inténtelo de nuevo.",
       sessionExpired: "Su sesión de chat ha caducado. Se ha iniciado una nueva conversación.",
+      identityRefused: "No pudimos confirmar su cuenta, así que está chateando como invitado.",
       dismiss: "Cerrar",
       talkToPerson: "Hablar con una persona",
       handoffWaiting: "Le estamos conectando con un agente…",
@@ -275,6 +282,10 @@
   // Statuses of `handoff` frames the widget knows; any other is ignored.
   var HANDOFF_STATUSES = ["waiting", "agent", "bot", "unavailable", "closed", "message_left", "rated"];
   var PHONE_QUERY = "(max-width: 480px)";
+  // What the host page may call on window.ChatWidget, and the events it may listen to.
+  var API_METHODS = ["open", "close", "identify", "logout", "send", "on", "off"];
+  var API_EVENTS = ["ready", "connected", "open", "close", "message", "identified", "identity_refused", "handoff"];
+  var MESSAGE_AUTHORS = ["visitor", "bot", "agent"];
 
   // ---------------------------------------------------------------- configuration
 
@@ -307,23 +318,40 @@
     return "en";
   }
 
+  /** Keep the five fields of a signed identity, copied: the page may change its object later. */
+  function copyIdentity(identity) {
+    if (!identity || typeof identity !== "object") {
+      return null;
+    }
+    return {
+      user_id: identity.user_id,
+      name: identity.name,
+      email: identity.email,
+      issued_at: identity.issued_at,
+      signature: identity.signature
+    };
+  }
+
   function readConfig(script) {
     var dataset = script ? script.dataset : {};
+    // Set by the host page before this script runs; the script tag's attributes win.
+    var page = window.ChatWidgetConfig && typeof window.ChatWidgetConfig === "object" ? window.ChatWidgetConfig : {};
     var scriptUrl = new URL(script && script.src ? script.src : "widget.js", document.baseURI);
-    var server = new URL(dataset.server || scriptUrl.origin, document.baseURI);
+    var server = new URL(dataset.server || page.server || scriptUrl.origin, document.baseURI);
     var serverBase = server.origin + server.pathname.replace(/\/+$/, "");
     var socketUrl = new URL(serverBase + "/ws/chat/");
     socketUrl.protocol = server.protocol === "https:" ? "wss:" : "ws:";
-    var language = pickLanguage(dataset.lang);
+    var language = pickLanguage(dataset.lang || page.lang);
     return {
       cssUrl: new URL("widget.css", scriptUrl).href,
       socketUrl: socketUrl.href,
       storageKey: "chat-widget:" + serverBase + ":token",
       openStateKey: "chat-widget:" + serverBase + ":open",
-      title: dataset.title || "Support",
-      color: dataset.color || "",
+      title: dataset.title || page.title || "Support",
+      color: dataset.color || page.color || "",
       language: language,
-      strings: STRINGS[language]
+      strings: STRINGS[language],
+      identity: copyIdentity(page.identity)
     };
   }
 
@@ -514,9 +542,10 @@
 
   // ---------------------------------------------------------------- the widget
 
-  function ChatWidget(config) {
+  function ChatWidget(config, events) {
     this.config = config;
     this.text = config.strings;
+    this.events = events;
     this.storage = safeStorage("localStorage");
     this.session = safeStorage("sessionStorage");
 
@@ -532,6 +561,8 @@
     this.lastFrameAt = 0;
 
     this.highestSeq = 0;
+    this.replayedUpTo = 0; // welcome.last_seq: events up to it were stored before this connection.
+    this.conversationId = null;
     this.isInitialReplay = true;
     this.isResumeNeeded = false;
     this.isResumeInFlight = false;
@@ -556,18 +587,32 @@
     this.handoffRequestTimer = null;
     this.handoffResendUntil = 0;
 
+    // The signed identity the page gave, sent in each hello. Never trusted here: the widget
+    // counts as a customer's only once the server's welcome says so (this.customer).
+    this.identity = config.identity;
+    this.customer = null; // welcome.identity: {user_id, name}, or null for a guest.
+    this.identityRefusal = ""; // The server's reason, from the error before close 4402.
+    this.refusedUserId = null; // Set after a refusal until the next welcome (see acceptCustomer).
+
     this.build();
     this.bindEvents();
     this.updateComposer();
     this.renderHandoff();
+  }
 
-    if (this.session.getItem(config.openStateKey) === "1") {
+  /** Connect as the page left things: after the calls it queued, so a hello carries its identity. */
+  ChatWidget.prototype.begin = function () {
+    if (this.session.getItem(this.config.openStateKey) === "1") {
       this.open({ moveFocus: false });
-    } else if (this.storage.getItem(config.storageKey)) {
+    } else if (this.storage.getItem(this.config.storageKey)) {
       // A returning visitor: restore history and count replies that arrive while closed.
       this.connect();
     }
-  }
+  };
+
+  ChatWidget.prototype.emit = function (name, detail) {
+    this.events.emit(name, detail);
+  };
 
   ChatWidget.prototype.build = function () {
     var text = this.text;
@@ -735,9 +780,17 @@
     });
     window.addEventListener("offline", function () { widget.updateStatus(); });
     window.addEventListener("storage", function (event) {
-      // Another tab started a conversation: follow it here too, for the unread badge.
-      if (event.key === widget.config.storageKey && event.newValue) {
+      if (event.key !== widget.config.storageKey) {
+        return;
+      }
+      if (event.newValue) {
+        // Another tab started a conversation: follow it here too, for the unread badge.
         widget.connect();
+      } else if (widget.connectionState !== "idle") {
+        // Another tab forgot the token (a logout, a refused token): this one must not go on
+        // showing that conversation.
+        widget.identity = null;
+        widget.startAfresh(false);
       }
     });
   };
@@ -757,6 +810,7 @@
       this.setUnread(0);
       this.scrollToBottom();
       this.connect();
+      this.emit("open", {});
     }
     if (moveFocus) {
       this.input.focus();
@@ -776,6 +830,7 @@
     this.session.removeItem(this.config.openStateKey);
     this.updateLauncherLabel();
     this.launcher.focus();
+    this.emit("close", {});
   };
 
   ChatWidget.prototype.toggle = function () {
@@ -864,10 +919,31 @@
     this.setConnectionState("handshaking");
     this.lastFrameAt = Date.now();
     this.startHeartbeat();
-    this.sendFrame({ type: "hello", token: this.storage.getItem(this.config.storageKey), last_seq: this.highestSeq });
+    var hello = { type: "hello", token: this.storage.getItem(this.config.storageKey), last_seq: this.highestSeq };
+    if (this.identity) {
+      hello.identity = this.identity;
+    }
+    this.sendFrame(hello);
   };
 
   ChatWidget.prototype.onSocketClose = function (event) {
+    this.releaseSocket();
+    if (event.code === 4401) {
+      this.startOver();
+    }
+    if (event.code === 4402) {
+      this.refuseIdentity();
+    }
+    if (event.code === 1013 && this.busyRetryAfter) {
+      this.scheduleReconnect(this.busyRetryAfter * 1000);
+      this.busyRetryAfter = null;
+      return;
+    }
+    this.scheduleReconnect();
+  };
+
+  /** Forget the socket and what was in flight on it; the server repeats what still matters. */
+  ChatWidget.prototype.releaseSocket = function () {
     this.socket = null;
     this.stopHeartbeat();
     this.dropStreams();
@@ -876,15 +952,22 @@
     this.isResumeInFlight = false;
     this.forgetHandoffFramesInFlight();
     this.forgetRatingsInFlight();
-    if (event.code === 4401) {
-      this.startOver();
+  };
+
+  /** Show the conversation again from its first event, on a new socket if one was in use. */
+  ChatWidget.prototype.startAfresh = function (isKeepingUnsent) {
+    var isActive = this.connectionState !== "idle";
+    if (this.socket) {
+      var socket = this.socket;
+      this.socketGeneration += 1; // Whatever the old socket still says is ignored.
+      socket.close(1000);
     }
-    if (event.code === 1013 && this.busyRetryAfter) {
-      this.scheduleReconnect(this.busyRetryAfter * 1000);
-      this.busyRetryAfter = null;
-      return;
+    this.releaseSocket();
+    this.resetConversationView(isKeepingUnsent);
+    if (isActive) {
+      this.reconnectAttempt = 0;
+      this.connectNow();
     }
-    this.scheduleReconnect();
   };
 
   ChatWidget.prototype.scheduleReconnect = function (atLeastMs) {
@@ -902,18 +985,92 @@
   ChatWidget.prototype.startOver = function () {
     // The token was refused: the old conversation is out of reach, so begin a new one.
     this.storage.removeItem(this.config.storageKey);
+    this.reconnectAttempt = 0;
+    this.resetConversationView(true);
+    this.showNotice(this.text.sessionExpired);
+  };
+
+  /** Empty the log for a conversation replayed from its start; unsent messages stay if kept. */
+  ChatWidget.prototype.resetConversationView = function (isKeepingUnsent) {
     this.highestSeq = 0;
     this.isInitialReplay = true;
-    this.reconnectAttempt = 0;
+    this.isResumeNeeded = false;
+    this.customer = null;
     this.clearQuickReplies();
-    Array.prototype.slice.call(this.log.querySelectorAll("[data-committed]")).forEach(function (row) {
+    var rows = this.log.querySelectorAll(isKeepingUnsent ? "[data-committed]" : ".cw-row");
+    Array.prototype.slice.call(rows).forEach(function (row) {
       row.parentNode.removeChild(row);
     });
     this.answerRatings.clear();
-    this.pending.forEach(function (entry) { entry.ackedSeq = null; });
+    if (isKeepingUnsent) {
+      // Sent again after the next hello, with the same client_id: stored once wherever it lands.
+      this.pending.forEach(function (entry) { entry.ackedSeq = null; });
+    } else {
+      this.pending.clear();
+    }
+    this.setUnread(0);
     this.updateEmptyState();
     this.resetHandoff();
-    this.showNotice(this.text.sessionExpired);
+  };
+
+  // ---------------------------------------------------------------- identified customers
+
+  /** Chat as the customer the page's backend signed for; the server checks the signature. */
+  ChatWidget.prototype.identify = function (identity) {
+    var copy = copyIdentity(identity);
+    if (!copy) {
+      return false;
+    }
+    var isSameCustomer = this.customer !== null && this.customer.user_id === copy.user_id;
+    this.identity = copy;
+    this.refusedUserId = null;
+    if (!isSameCustomer) {
+      // Their conversation may be another one than this browser's: replay it from the start.
+      this.startAfresh(true);
+    }
+    // Otherwise the socket is theirs already; the fresher signature serves the next hello.
+    return true;
+  };
+
+  /** Forget the customer and the token: the next connection starts a new, anonymous chat. */
+  ChatWidget.prototype.logout = function () {
+    this.identity = null;
+    this.refusedUserId = null;
+    this.storage.removeItem(this.config.storageKey);
+    // Unsent messages are the customer's too: they must not go to whoever chats next.
+    this.startAfresh(false);
+  };
+
+  ChatWidget.prototype.refuseIdentity = function () {
+    // Dropped, never sent again: the same signature would be refused again, in a loop. The
+    // browser goes on with what it had before (a guest's token, or none).
+    this.refusedUserId = this.identity ? String(this.identity.user_id) : "";
+    this.identity = null;
+    this.reconnectAttempt = 0;
+    this.showNotice(this.text.identityRefused);
+    this.emit("identity_refused", { code: "invalid_identity", message: this.identityRefusal });
+    this.identityRefusal = "";
+  };
+
+  /** Take the welcome's identity; return false when the token turned out not to be usable. */
+  ChatWidget.prototype.acceptCustomer = function (identity) {
+    var customer = identity && typeof identity === "object" && typeof identity.user_id === "string" ?
+      { user_id: identity.user_id, name: typeof identity.name === "string" ? identity.name : "" } : null;
+    var refusedUserId = this.refusedUserId;
+    this.refusedUserId = null;
+    if (customer && refusedUserId !== null && customer.user_id !== refusedUserId) {
+      // The page's user could not be confirmed, and the token kept here is another
+      // customer's (a shared computer): their conversation is not for this user.
+      this.storage.removeItem(this.config.storageKey);
+      this.startAfresh(true);
+      return false;
+    }
+    var previous = this.customer;
+    this.customer = customer;
+    if (customer && (!previous || previous.user_id !== customer.user_id)) {
+      this.emit("identified", { user_id: customer.user_id, name: customer.name });
+    }
+    return true;
   };
 
   ChatWidget.prototype.startHeartbeat = function () {
@@ -960,9 +1117,14 @@
 
   ChatWidget.prototype.handlers = {
     welcome: function (frame) {
+      if (!this.acceptCustomer(frame.identity)) {
+        return;
+      }
       if (typeof frame.token === "string" && frame.token) {
         this.storage.setItem(this.config.storageKey, frame.token);
       }
+      this.conversationId = typeof frame.conversation_id === "string" ? frame.conversation_id : null;
+      this.replayedUpTo = typeof frame.last_seq === "number" ? frame.last_seq : 0;
       var limits = frame.limits || {};
       if (typeof limits.max_message_chars === "number" && limits.max_message_chars > 0) {
         this.maxMessageChars = limits.max_message_chars;
@@ -979,6 +1141,7 @@
       if (wasReplaying) {
         this.setConnectionState("ready");
         this.sendPendingMessages();
+        this.emit("connected", { conversation_id: this.conversationId, identity: this.customer });
       }
       if (this.isResumeNeeded) {
         this.requestResume();
@@ -1109,6 +1272,21 @@
         this.setUnread(this.unreadCount + 1);
       }
     }
+    if (event.kind === "message" && MESSAGE_AUTHORS.indexOf(event.author) !== -1) {
+      this.announceMessage(event.seq, event.author, event.text, event.client_id || null, event.created_at || null);
+    }
+  };
+
+  /** Tell the page about a message now shown in the conversation (committed, with its seq). */
+  ChatWidget.prototype.announceMessage = function (seq, author, text, clientId, createdAt) {
+    this.emit("message", {
+      seq: seq,
+      author: author,
+      text: typeof text === "string" ? text : "",
+      client_id: clientId,
+      created_at: createdAt,
+      replayed: seq <= this.replayedUpTo // Stored before this connection: history, not news.
+    });
   };
 
   ChatWidget.prototype.commitAcknowledgedInOrder = function () {
@@ -1121,6 +1299,7 @@
           this.pending.delete(clientId);
           this.highestSeq = entry.ackedSeq;
           this.commitRow(entry.row, entry.ackedSeq, null);
+          this.announceMessage(entry.ackedSeq, "visitor", entry.text, clientId, null);
           progressed = true;
         }
       }, this);
@@ -1294,6 +1473,16 @@
     if (this.connectionState === "ready") {
       this.sendMessage(entry);
     }
+    return clientId;
+  };
+
+  /** The page's send(): the composer's checks, then the same path as a typed message. */
+  ChatWidget.prototype.sendFromPage = function (text) {
+    var trimmed = typeof text === "string" ? text.trim() : "";
+    if (!hasVisibleText(trimmed) || characterCount(trimmed) > this.maxMessageChars) {
+      return null;
+    }
+    return this.sendText(trimmed);
   };
 
   ChatWidget.prototype.sendMessage = function (entry) {
@@ -1323,6 +1512,7 @@
       // Already covered by what was rendered; keep the bubble, drop the bookkeeping.
       this.pending.delete(frame.client_id);
       this.commitRow(entry.row, frame.seq, null);
+      this.announceMessage(frame.seq, "visitor", entry.text, frame.client_id, null);
     } else {
       this.requestResume();
     }
@@ -1343,6 +1533,11 @@
   };
 
   ChatWidget.prototype.receiveError = function (frame) {
+    if (frame.code === "invalid_identity") {
+      // Close 4402 follows; the visitor gets a notice of their own then, not the server's words.
+      this.identityRefusal = typeof frame.message === "string" ? frame.message : "";
+      return;
+    }
     var entry = frame.client_id ? this.pending.get(frame.client_id) : null;
     if (!frame.client_id && this.ratingRefused(frame)) {
       this.showNotice(frame.message || this.text.errorGeneric);
@@ -1949,6 +2144,14 @@
     }
     this.renderHandoff();
     this.updateTypingIndicator(); // The agent's name may have changed.
+    if (handoff.status !== previous) {
+      this.emit("handoff", {
+        status: handoff.status,
+        position: handoff.position,
+        estimated_wait_seconds: handoff.waitSeconds,
+        agent_name: handoff.agentName
+      });
+    }
   };
 
   ChatWidget.prototype.setHandoffStatus = function (status, isNoteShown) {
@@ -2122,18 +2325,101 @@
     });
   };
 
-  // ---------------------------------------------------------------- start
+  // ---------------------------------------------------------------- the page's API
+
+  function EventHub() {
+    this.handlers = {};
+  }
+
+  EventHub.prototype.on = function (name, handler) {
+    if (typeof handler !== "function") {
+      return;
+    }
+    if (API_EVENTS.indexOf(name) === -1 && window.console) {
+      console.warn("ChatWidget: no event is called " + JSON.stringify(name) + "; known: " + API_EVENTS.join(", "));
+    }
+    var handlers = this.handlers[name] || (this.handlers[name] = []);
+    if (handlers.indexOf(handler) === -1) {
+      handlers.push(handler);
+    }
+  };
+
+  EventHub.prototype.off = function (name, handler) {
+    var handlers = this.handlers[name] || [];
+    this.handlers[name] = handler === undefined ? [] : handlers.filter(function (known) { return known !== handler; });
+  };
+
+  EventHub.prototype.emit = function (name, detail) {
+    // A copy: a handler may call off() while the others are still to be called.
+    (this.handlers[name] || []).slice().forEach(function (handler) { callHandler(handler, detail); });
+  };
+
+  function callHandler(handler, detail) {
+    try {
+      handler(detail);
+    } catch (error) {
+      // The page's mistake must not stop the chat; thrown again apart, it still reaches the console.
+      setTimeout(function () { throw error; }, 0);
+    }
+  }
+
+  var events = new EventHub();
+  var widget = null;
+  var isStarted = false;
+  var callsBeforeStart = []; // [name, arguments], run in order once the widget has started.
+  var widgetMethods = {
+    open: function () { widget.open(); },
+    close: function () { widget.close(); },
+    identify: function (identity) { return widget.identify(identity); },
+    logout: function () { widget.logout(); },
+    send: function (text) { return widget.sendFromPage(text); }
+  };
+
+  function callApi(name, args) {
+    if (name === "on" || name === "off") {
+      // Listening needs no widget: a page's handlers are in place before anything happens.
+      events[name].apply(events, args);
+      if (name === "on" && args[0] === "ready" && isStarted && typeof args[1] === "function") {
+        callHandler(args[1], {}); // Too late to hear it: it has happened already.
+      }
+      return undefined;
+    }
+    if (!widget) {
+      callsBeforeStart.push([name, args]);
+      return undefined;
+    }
+    return widgetMethods[name].apply(null, args);
+  }
+
+  function callQueued(call) {
+    // One entry of the page's stub queue: [method name, ...arguments].
+    if (call && typeof call.length === "number" && API_METHODS.indexOf(call[0]) !== -1) {
+      callApi(call[0], Array.prototype.slice.call(call, 1));
+    }
+  }
 
   function start() {
-    var widget = new ChatWidget(readConfig(ownScript));
-    window.ChatWidget = {
-      open: function () { widget.open(); },
-      close: function () { widget.close(); }
-    };
+    widget = new ChatWidget(readConfig(ownScript), events);
+    var calls = callsBeforeStart;
+    callsBeforeStart = [];
+    calls.forEach(function (call) { callApi(call[0], call[1]); });
+    widget.begin();
+    isStarted = true;
+    events.emit("ready", {});
   }
 
   var ownScript = findOwnScript(); // Only reliable while the script is first evaluated.
-  window.ChatWidget = { open: function () {}, close: function () {} };
+  // The page's stub, if it made one, is kept and filled in: a reference it holds stays good.
+  var api = window.ChatWidget && typeof window.ChatWidget === "object" ? window.ChatWidget : {};
+  var queuedByPage = Array.isArray(api.q) ? api.q : [];
+  API_METHODS.forEach(function (name) {
+    api[name] = function () { return callApi(name, Array.prototype.slice.call(arguments)); };
+  });
+  // Pushed after this point, a call runs at once (or once started), like a method call.
+  api.q = { push: function () { Array.prototype.forEach.call(arguments, callQueued); } };
+  api.isLoaded = true;
+  window.ChatWidget = api;
+  queuedByPage.forEach(callQueued);
   if (document.body) {
     start();
   } else {
