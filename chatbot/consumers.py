@@ -140,6 +140,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     settings.CHAT_IDENTITY_SECRET,
                     settings.CHAT_IDENTITY_MAX_AGE_SECONDS,
                     time.time(),
+                    previous_secret=settings.CHAT_IDENTITY_PREVIOUS_SECRET,
                 )
             except InvalidIdentity as error:
                 # Never trusted, and nothing stored: the widget drops it and comes back without.

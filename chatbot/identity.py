@@ -56,8 +56,14 @@ def sign_identity(secret: str, user_id: str, name: str, email: str, issued_at: i
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify_identity(identity: object, secret: str, max_age_seconds: int, now: float) -> Identity:
-    """Return the identity if its signature and age hold; raise InvalidIdentity if not."""
+def verify_identity(
+    identity: object, secret: str, max_age_seconds: int, now: float, previous_secret: str = ""
+) -> Identity:
+    """Return the identity if its signature and age hold; raise InvalidIdentity if not.
+
+    While a secret is being rotated, an identity signed with `previous_secret` holds too, so
+    pages rendered before the website switched keep working until they expire.
+    """
     if not secret:
         raise InvalidIdentity("this server accepts no identities (CHAT_IDENTITY_SECRET is unset)")
     if not isinstance(identity, dict):
@@ -71,9 +77,15 @@ def verify_identity(identity: object, secret: str, max_age_seconds: int, now: fl
     signature = identity.get("signature")
     if not isinstance(signature, str):
         raise InvalidIdentity("'signature' is missing")
-    expected = sign_identity(secret, user_id, name, email, issued_at)
+    given = signature.strip().lower().encode()
     # Compared in constant time, as bytes: a non-ASCII forgery must not raise instead of fail.
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+    # Every secret is tried, so the time taken does not tell which one nearly matched.
+    matches = [
+        hmac.compare_digest(sign_identity(key, user_id, name, email, issued_at).encode(), given)
+        for key in (secret, previous_secret)
+        if key
+    ]
+    if not any(matches):
         raise InvalidIdentity("the signature does not match")
     if issued_at > now + CLOCK_SKEW_SECONDS:
         raise InvalidIdentity("'issued_at' is in the future")

@@ -225,8 +225,10 @@ CHAT_TOKEN_MAX_AGE_DAYS = env_float("CHAT_TOKEN_MAX_AGE_DAYS", 30.0, 0.0001)
 # Identified visitors (chatbot/identity.py; docs/protocol.md, "Identified customers"; README.md,
 # "Embedding the widget"): the secret the company's website signs its logged-in customers'
 # identities with. Unset, the widget's visitors are anonymous and any identity is refused. An
-# identity older than CHAT_IDENTITY_MAX_AGE_SECONDS is refused.
+# identity older than CHAT_IDENTITY_MAX_AGE_SECONDS is refused. To rotate the secret, set the
+# new one and keep the old as CHAT_IDENTITY_PREVIOUS_SECRET until pages signed with it expire.
 CHAT_IDENTITY_SECRET = env_secret("CHAT_IDENTITY_SECRET")
+CHAT_IDENTITY_PREVIOUS_SECRET = env_secret("CHAT_IDENTITY_PREVIOUS_SECRET")
 CHAT_IDENTITY_MAX_AGE_SECONDS = env_int("CHAT_IDENTITY_MAX_AGE_SECONDS", 86_400, minimum=60)
 CHAT_HELLO_TIMEOUT_SECONDS = env_float("CHAT_HELLO_TIMEOUT_SECONDS", 10.0, 0.1)
 CHAT_LOCK_TIMEOUT_SECONDS = env_float("CHAT_LOCK_TIMEOUT_SECONDS", 60.0, 1.0)

@@ -136,6 +136,16 @@ async def test_another_customer_on_a_shared_browser_gets_their_own_conversation(
     await second.close()
 
 
+async def test_during_a_secret_rotation_pages_signed_with_the_old_secret_still_identify(settings):
+    settings.CHAT_IDENTITY_SECRET = "the-bank-website-new-secret"
+    settings.CHAT_IDENTITY_PREVIOUS_SECRET = SECRET
+
+    client = await connect(identity=identity_of("customer-7", secret=SECRET))
+
+    assert client.welcome["identity"]["user_id"] == "customer-7"
+    await client.close()
+
+
 async def test_a_valid_identity_needs_no_valid_token():
     client = await connect(token="not-a-token-this-server-issued", identity=identity_of())
 

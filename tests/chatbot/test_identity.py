@@ -102,3 +102,14 @@ def test_an_old_or_future_identity_is_refused():
 def test_without_a_configured_secret_no_identity_is_trusted():
     with pytest.raises(InvalidIdentity, match="CHAT_IDENTITY_SECRET"):
         verify_identity(signed(secret=""), "", DAY, NOW)
+
+
+def test_while_the_secret_is_rotated_the_previous_one_still_signs():
+    old, new = "the-old-site-secret", "the-new-site-secret"
+
+    assert verify_identity(signed(secret=old), new, DAY, NOW, previous_secret=old)
+    assert verify_identity(signed(secret=new), new, DAY, NOW, previous_secret=old)
+    with pytest.raises(InvalidIdentity, match="does not match"):
+        verify_identity(signed(secret=old), new, DAY, NOW)  # rotation over: the old is refused
+    with pytest.raises(InvalidIdentity, match="CHAT_IDENTITY_SECRET"):
+        verify_identity(signed(secret=old), "", DAY, NOW, previous_secret=old)
