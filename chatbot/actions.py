@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+from chatbot.webhooks import payloads as webhooks
 
 
 class UnknownAnswer(Exception):
@@ -73,6 +74,7 @@ def open_conversation(
         started = append_event(
             conversation.pk, kind="conversation_started", author=Event.Author.SYSTEM
         )
+        webhooks.conversation_started(conversation, started)
     conversation.last_seq = started.seq
     return conversation
 
@@ -153,14 +155,16 @@ def _append_message_once(
     conversation_id: uuid.UUID, client_id: str, author: str, text: str, data: dict | None = None
 ) -> tuple[Event, bool]:
     try:
-        event = append_event(
-            conversation_id,
-            kind=Event.MESSAGE,
-            author=author,
-            text=text,
-            client_id=client_id,
-            data=data,
-        )
+        with transaction.atomic():
+            event = append_event(
+                conversation_id,
+                kind=Event.MESSAGE,
+                author=author,
+                text=text,
+                client_id=client_id,
+                data=data,
+            )
+            webhooks.messages_created(conversation_id, [event])
     except IntegrityError:
         # A resend (or the same message racing in from another socket): the whole append,
         # sequence number included, rolled back.
@@ -196,6 +200,7 @@ def complete_turn(
             )
             for index, (text, data) in enumerate(replies)
         )
+        webhooks.messages_created(conversation_id, events)
         Turn.objects.create(
             conversation_id=conversation_id,
             visitor_event_id=visitor_event_id,
