@@ -1,18 +1,44 @@
 """What the webhooks endpoints accept and return."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from chatbot.api.serializers import StrictRegexField
 from chatbot.webhooks.addresses import UnsafeUrl, check_literal_host
 from chatbot.webhooks.events import EVENT_TYPES
 from chatbot.webhooks.models import Delivery, DeliveryAttempt, Subscription
 
+# http(s), a host name or IPv4 address, an optional port, then visible ASCII (encoded URLs).
+URL_PATTERN = (
+    r"^https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+    r"(?:[/?#][!-~]*)?$"
+)
+NAME_PATTERN = r"^\w[\w .,:;@()/'&+#-]{0,99}$"
+# Plain addresses (no quoted local parts), a letters-only top-level domain.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+class StrictBoolean(serializers.BooleanField):
+    """true or false; not 0, 1 or "yes"."""
+
+    def to_internal_value(self, data) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("Must be true or false.")
+        return data
+
 
 class SubscriptionSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(
+    name = StrictRegexField(
+        NAME_PATTERN, max_length=100, trim_whitespace=False, help_text="Who receives the events."
+    )
+    url = StrictRegexField(
+        URL_PATTERN,
         max_length=2000,
-        validators=[RegexValidator(r"^https?://", "Only http:// and https:// URLs.")],
+        error_messages={"invalid": "Enter an http:// or https:// URL."},
         help_text="Where events are POSTed; http(s), on a public address in production.",
     )
     events = serializers.ListField(
@@ -21,8 +47,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         max_length=len(EVENT_TYPES),
         help_text="The event types sent to this URL.",
     )
-    owner_email = serializers.EmailField(help_text="Told by email if deliveries are paused.")
-    is_active = serializers.BooleanField(
+    owner_email = StrictRegexField(
+        EMAIL_PATTERN, max_length=254, help_text="Told by email if deliveries are paused."
+    )
+    is_active = StrictBoolean(
         required=False,
         help_text="False pauses deliveries (events are kept); true resumes them, in order.",
     )
@@ -50,9 +78,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return url
 
     def validate_events(self, events: list[str]) -> list[str]:
-        if len(set(events)) != len(events):
-            raise serializers.ValidationError("Name each event once.")
-        return events
+        return list(dict.fromkeys(events))  # each once, in the order given
 
 
 class NewSubscriptionSerializer(SubscriptionSerializer):

@@ -7,10 +7,10 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatbot.api.views import CursorPages
 from chatbot.api.webhook_serializers import (
     DeliverySerializer,
     NewSubscriptionSerializer,
@@ -23,17 +23,11 @@ SUBSCRIPTION_ID = OpenApiParameter("subscription_id", int, OpenApiParameter.PATH
 DELIVERY_ID = OpenApiParameter("delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
-class Pages(CursorPagination):
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
-
-
-class NewestSubscriptions(Pages):
+class NewestSubscriptions(CursorPages):
     ordering = "-created_at"
 
 
-class NewestDeliveries(Pages):
+class NewestDeliveries(CursorPages):
     ordering = "-created_at"
 
 

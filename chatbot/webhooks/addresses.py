@@ -15,12 +15,16 @@ class UnsafeUrl(Exception):
 
 def check_scheme(url: str) -> str:
     """Return the URL's host; raise UnsafeUrl unless it is an http(s) URL with a host."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError as error:  # a bad IPv6 literal or port
+        raise UnsafeUrl(f"The URL is not valid: {error}") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeUrl("Only http:// and https:// URLs can receive webhooks.")
-    if not parts.hostname:
+    if not hostname:
         raise UnsafeUrl("The URL has no host.")
-    return parts.hostname
+    return hostname
 
 
 def is_private(address: str) -> bool:

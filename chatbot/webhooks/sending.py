@@ -55,7 +55,7 @@ def post(
             excerpt = _excerpt(response)
     except UnsafeUrl as error:
         return _failure(f"refused: {error}", started)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
         return _failure(f"{type(error).__name__}: {error}"[:500], started)
     return Outcome(
         is_success=response.is_success,
