@@ -90,16 +90,20 @@ def append_event(
 ) -> Event:
     """Append one event under the conversation's next sequence number."""
     with transaction.atomic():
-        seq = _next_seq(conversation_id)
-        return Event.objects.create(
-            conversation_id=conversation_id,
-            seq=seq,
-            kind=kind,
-            author=author,
-            text=text,
-            client_id=client_id,
-            data=data or {},
-        )
+        return _append(conversation_id, kind, author, text, client_id, data)
+
+
+def _append(conversation_id, kind, author, text, client_id, data) -> Event:
+    """Append one event, inside the caller's transaction."""
+    return Event.objects.create(
+        conversation_id=conversation_id,
+        seq=_next_seq(conversation_id),
+        kind=kind,
+        author=author,
+        text=text,
+        client_id=client_id,
+        data=data or {},
+    )
 
 
 def _next_seq(conversation_id: uuid.UUID) -> int:
@@ -155,15 +159,9 @@ def _append_message_once(
     conversation_id: uuid.UUID, client_id: str, author: str, text: str, data: dict | None = None
 ) -> tuple[Event, bool]:
     try:
+        # One transaction (one savepoint) for the message and its webhook events.
         with transaction.atomic():
-            event = append_event(
-                conversation_id,
-                kind=Event.MESSAGE,
-                author=author,
-                text=text,
-                client_id=client_id,
-                data=data,
-            )
+            event = _append(conversation_id, Event.MESSAGE, author, text, client_id, data)
             webhooks.messages_created(conversation_id, [event])
     except IntegrityError:
         # A resend (or the same message racing in from another socket): the whole append,

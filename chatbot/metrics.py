@@ -72,7 +72,7 @@ HANDOFF_WAIT_SECONDS = Histogram(
     buckets=WAIT_BUCKETS,
 )
 WEBHOOK_ATTEMPTS = Counter(
-    "webhook_attempts",
+    "chatbot_webhook_attempts",
     "Webhook delivery attempts by event and outcome (delivered; retrying: failed, tried again "
     "later; failed: given up on).",
     ["event", "outcome"],

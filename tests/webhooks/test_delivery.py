@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def attempts_counted(outcome: str) -> int:
     return sum(
-        REGISTRY.get_sample_value("webhook_attempts_total", {"event": e, "outcome": outcome}) or 0
+        REGISTRY.get_sample_value(
+            "chatbot_webhook_attempts_total", {"event": e, "outcome": outcome}
+        )
+        or 0
         for e in EVENT_TYPES
     )
 
