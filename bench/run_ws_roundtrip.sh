@@ -123,9 +123,9 @@ celery_workers=0
 if [ "$mode" = services ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
     celery_workers=$CELERY_WORKERS
     # Requests left in the queues by an earlier run would be answered first; drop them.
-    "$PY" -m celery -A chatbot purge -f -Q celery,nlu,handoff >"$tmp/purge.log" 2>&1 || true
+    "$PY" -m celery -A chatbot purge -f -Q celery,nlu,handoff,webhooks >"$tmp/purge.log" 2>&1 || true
     for n in $(seq 1 "$CELERY_WORKERS"); do
-        "$PY" -m celery -A chatbot worker -Q celery,nlu,handoff -n "bench$n@%h" --loglevel INFO \
+        "$PY" -m celery -A chatbot worker -Q celery,nlu,handoff,webhooks -n "bench$n@%h" --loglevel INFO \
             --pool "$CELERY_POOL" --concurrency "$CELERY_CONCURRENCY" >"$tmp/worker$n.log" 2>&1 &
         worker_pids+=($!)
     done

@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+from chatbot.webhooks import payloads as webhooks
 
 
 class UnknownAnswer(Exception):
@@ -73,6 +74,7 @@ def open_conversation(
         started = append_event(
             conversation.pk, kind="conversation_started", author=Event.Author.SYSTEM
         )
+        webhooks.conversation_started(conversation, started)
     conversation.last_seq = started.seq
     return conversation
 
@@ -88,16 +90,20 @@ def append_event(
 ) -> Event:
     """Append one event under the conversation's next sequence number."""
     with transaction.atomic():
-        seq = _next_seq(conversation_id)
-        return Event.objects.create(
-            conversation_id=conversation_id,
-            seq=seq,
-            kind=kind,
-            author=author,
-            text=text,
-            client_id=client_id,
-            data=data or {},
-        )
+        return _append(conversation_id, kind, author, text, client_id, data)
+
+
+def _append(conversation_id, kind, author, text, client_id, data) -> Event:
+    """Append one event, inside the caller's transaction."""
+    return Event.objects.create(
+        conversation_id=conversation_id,
+        seq=_next_seq(conversation_id),
+        kind=kind,
+        author=author,
+        text=text,
+        client_id=client_id,
+        data=data or {},
+    )
 
 
 def _next_seq(conversation_id: uuid.UUID) -> int:
@@ -153,14 +159,10 @@ def _append_message_once(
     conversation_id: uuid.UUID, client_id: str, author: str, text: str, data: dict | None = None
 ) -> tuple[Event, bool]:
     try:
-        event = append_event(
-            conversation_id,
-            kind=Event.MESSAGE,
-            author=author,
-            text=text,
-            client_id=client_id,
-            data=data,
-        )
+        # One transaction (one savepoint) for the message and its webhook events.
+        with transaction.atomic():
+            event = _append(conversation_id, Event.MESSAGE, author, text, client_id, data)
+            webhooks.messages_created(conversation_id, [event])
     except IntegrityError:
         # A resend (or the same message racing in from another socket): the whole append,
         # sequence number included, rolled back.
@@ -196,6 +198,7 @@ def complete_turn(
             )
             for index, (text, data) in enumerate(replies)
         )
+        webhooks.messages_created(conversation_id, events)
         Turn.objects.create(
             conversation_id=conversation_id,
             visitor_event_id=visitor_event_id,

@@ -22,6 +22,15 @@ from chatbot.tracing import configure_tracing  # noqa: E402
 # With OTEL_* set, this web process sends its turns' spans (docs/metrics.md, "Traces").
 configure_tracing("chatbot-web")
 
+from django.conf import settings  # noqa: E402
+
+if settings.CELERY_TASK_ALWAYS_EAGER:
+    # Embedded, the web process delivers webhooks itself: it also picks up what a stopped one
+    # left (docs/webhooks.md). With workers, they do it.
+    from chatbot.webhooks.tasks import start_sweeper
+
+    start_sweeper()
+
 application = ProtocolTypeRouter(
     {
         "http": django_http_application,

@@ -78,3 +78,11 @@ def trace_in_a_pool_process(**kwargs) -> None:
 def trace_in_the_worker(**kwargs) -> None:
     """A thread or solo pool runs tasks in the main process, which no process_init reaches."""
     tracing.configure_tracing("chatbot-worker")
+
+
+@signals.worker_ready.connect
+def sweep_webhooks(**kwargs) -> None:
+    """Every worker looks now and then for webhook deliveries whose task a dead process lost."""
+    from chatbot.webhooks.tasks import start_sweeper
+
+    start_sweeper()

@@ -71,6 +71,12 @@ HANDOFF_WAIT_SECONDS = Histogram(
     "From a handoff's request to an agent accepting it.",
     buckets=WAIT_BUCKETS,
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "chatbot_webhook_attempts",
+    "Webhook delivery attempts by event and outcome (delivered; retrying: failed, tried again "
+    "later; failed: given up on).",
+    ["event", "outcome"],
+)
 TASK_SECONDS = Histogram(
     "celery_task_seconds",
     "A Celery task's run on a worker (or in-process), by task and final state.",

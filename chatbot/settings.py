@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "chatbot.api",
+    "chatbot.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -206,7 +207,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 5,
     "unacked_restore_throttle": 1,
 }
-CELERY_TASK_ROUTES = {"nlu.*": {"queue": "nlu"}, "handoff.*": {"queue": "handoff"}}
+CELERY_TASK_ROUTES = {
+    "nlu.*": {"queue": "nlu"},
+    "handoff.*": {"queue": "handoff"},
+    "webhooks.*": {"queue": "webhooks"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -437,6 +442,33 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API
     raise ImproperlyConfigured(
         f"API_RATE_LIMIT must be like 600/minute (N/second|minute|hour|day), got {API_RATE_LIMIT!r}"
     )
+
+# Webhooks (chatbot.webhooks, docs/webhooks.md). Each attempt waits WEBHOOK_TIMEOUT_SECONDS for
+# an answer. A failed delivery is tried again after WEBHOOK_RETRY_BASE_SECONDS, doubling up to
+# WEBHOOK_RETRY_MAX_SECONDS (with jitter), for WEBHOOK_RETRY_FOR_SECONDS; then it is marked failed.
+# A subscription is paused, and its owner emailed, after WEBHOOK_PAUSE_AFTER_FAILED_DELIVERIES
+# deliveries given up on in a row, or WEBHOOK_PAUSE_AFTER_FAILING_SECONDS without a success.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, 0.1)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0, 0.001)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 3600.0, 0.001)
+WEBHOOK_RETRY_FOR_SECONDS = env_float("WEBHOOK_RETRY_FOR_SECONDS", 86_400.0, 0.0)
+WEBHOOK_PAUSE_AFTER_FAILED_DELIVERIES = env_int("WEBHOOK_PAUSE_AFTER_FAILED_DELIVERIES", 10, 1)
+WEBHOOK_PAUSE_AFTER_FAILING_SECONDS = env_float(
+    "WEBHOOK_PAUSE_AFTER_FAILING_SECONDS", 259_200.0, 1.0
+)
+# Private, loopback and link-local addresses (this server's own network: SSRF) are refused
+# unless allowed; allowed by default only with DEBUG (a receiver on the developer's machine).
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Every worker (and an embedded web process) looks this often for deliveries whose task was
+# lost with a process that died; 0: never.
+WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 60.0, 0.0)
+# Owners of paused subscriptions are emailed, over SMTP with these.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, 1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 # Prometheus metrics (chatbot.metrics) at /metrics. METRICS_TOKEN: scrapers send it as
 # "Authorization: Bearer TOKEN"; unset, only this host (loopback) may read them. METRICS_PORT:

@@ -27,7 +27,7 @@ fi
 
 worker=
 if [ -n "${REDIS_URL:-}" ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
-  "$PYTHON" -m celery -A chatbot worker -Q celery,nlu,handoff --loglevel "${LOG_LEVEL:-INFO}" --pool threads --concurrency "${CELERY_CONCURRENCY:-16}" &
+  "$PYTHON" -m celery -A chatbot worker -Q celery,nlu,handoff,webhooks --loglevel "${LOG_LEVEL:-INFO}" --pool threads --concurrency "${CELERY_CONCURRENCY:-16}" &
   worker=$!
   trap 'kill "$worker" 2>/dev/null || true' EXIT
 fi

@@ -19,7 +19,8 @@ from django.utils import timezone
 from chatbot import actions as conversation_actions
 from chatbot import metrics
 from chatbot.models import Conversation, Event
-from handoff import notify
+from chatbot.webhooks import payloads as webhooks
+from handoff import notify, webhook_events
 from handoff.configuration import longest_countdown_seconds, presence_times
 from handoff.hours import is_open, parse_hours
 from handoff.models import Agent, AgentConnection, Handoff, Note, Rating, Skill, Ticket
@@ -91,6 +92,7 @@ def open_handoff(
                 handoff=handoff,
                 why=unavailable,
             )
+            webhook_events.handoff_requested(handoff)
             frame = _unavailable_frame(unavailable)
             transaction.on_commit(lambda: notify.to_conversation(conversation_id, frame))
             transaction.on_commit(
@@ -108,6 +110,7 @@ def open_handoff(
             reason=reason,
             handoff=handoff,
         )
+        webhook_events.handoff_requested(handoff)
         transaction.on_commit(lambda: _after_queue_change(handoff.pk, route=True))
         transaction.on_commit(lambda: metrics.HANDOFF_REQUESTS.labels(reason, "queued").inc())
         return handoff, True
@@ -290,6 +293,7 @@ def accept(handoff_id: int, agent: Agent) -> Handoff:
             agent_name=agent.display_name,
         )
         handoff.refresh_from_db()
+        webhook_events.handoff_accepted(handoff, agent.display_name)
 
         def tell() -> None:
             from handoff.packet import handoff_packet
@@ -342,6 +346,7 @@ def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> t
                         "client_id": client_id,
                     },
                 )
+            webhooks.messages_created(handoff.conversation_id, [event])
         except IntegrityError:
             return Event.objects.get(
                 conversation_id=handoff.conversation_id, client_id=stored_id
@@ -451,6 +456,7 @@ def hand_back(handoff_id: int, agent: Agent) -> Handoff:
             handoff=handoff,
             reason="handed_back",
         )
+        webhook_events.handoff_closed(handoff, Handoff.Status.RETURNED)
         _free(agent)
 
         def tell() -> None:
@@ -495,6 +501,7 @@ def _close(handoff: Handoff, agent: Agent | None, disposition: str) -> Handoff:
             handoff=handoff,
             disposition=disposition,
         )
+        webhook_events.handoff_closed(handoff, Handoff.Status.CLOSED, disposition)
         if agent is not None:
             _free(agent)
 
@@ -533,6 +540,7 @@ def leave_message(conversation_id: uuid.UUID, text: str, contact: str = "") -> T
             status="message_left",
             ticket=ticket.pk,
         )
+        webhook_events.ticket_created(ticket)
         return ticket
 
 
@@ -553,9 +561,12 @@ def rate(conversation_id: uuid.UUID, score: int) -> Rating:
     if conversation.owner != CLOSED:
         raise HandoffError("not_closed", "A conversation can be rated once it is closed.")
     was_human = conversation.handoffs.filter(accepted_at__isnull=False).exists()
-    rating, _ = Rating.objects.get_or_create(
-        conversation=conversation, defaults={"score": score, "was_human_handled": was_human}
-    )
+    with transaction.atomic():
+        rating, created = Rating.objects.get_or_create(
+            conversation=conversation, defaults={"score": score, "was_human_handled": was_human}
+        )
+        if created:
+            webhook_events.rating_submitted(rating)
     return rating
 
 

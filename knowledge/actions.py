@@ -14,6 +14,7 @@ from django.db import transaction
 from knowledge.graph import NodeRecord
 from knowledge.models import Change, GraphVersion, Node, Relation
 from knowledge.service import announce_version
+from knowledge.signals import version_changed
 from knowledge.validation import (
     InvalidKnowledge,
     KnowledgeConflict,
@@ -171,6 +172,7 @@ def lock_graph() -> GraphVersion:
     version.number += 1
     version.save(update_fields=["number", "updated_at"])
     number = version.number
+    version_changed.send(sender=GraphVersion, number=number)
     transaction.on_commit(lambda: announce_version(number))
     return version
 

@@ -38,8 +38,10 @@ def fresh_knowledge_graph():
 
 @pytest.fixture(autouse=True)
 def countdowns_end_with_their_test(monkeypatch):
-    """Cancel the embedded default's countdown timers (offer expiry, presence checks) when a
-    test ends: one left running would fire in a later test, against that test's database."""
+    """Cancel the embedded default's countdown timers (offer expiry, presence checks, webhook
+    deliveries) when a test ends: one left running would fire in a later test, against that
+    test's database."""
+    from chatbot.webhooks import tasks as webhook_tasks
     from handoff import tasks
 
     started = []
@@ -50,6 +52,7 @@ def countdowns_end_with_their_test(monkeypatch):
             super().start()
 
     monkeypatch.setattr(tasks, "Timer", Countdown)
+    monkeypatch.setattr(webhook_tasks, "Timer", Countdown)
     yield
     for timer in started:
         timer.cancel()
@@ -81,6 +84,10 @@ def start_celery_worker(
         "VAR_DIR": str(var_dir),
         # Offers lapse quickly, so the test of an agent who does not accept stays short.
         "HANDOFF_OFFER_SECONDS": "3",
+        # Webhook receivers in tests listen on 127.0.0.1 and come back soon.
+        "WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.05",
+        "WEBHOOK_RETRY_MAX_SECONDS": "0.2",
         **(environment or {}),
     }
     worker = ["-m", "celery", "-A", app, "worker", "-Q", queues, "--loglevel", "INFO"]
@@ -109,7 +116,7 @@ def celery_worker(request):
     with tempfile.TemporaryDirectory(prefix="chatbot-worker-metrics-") as metrics_directory:
         process = start_celery_worker(
             var_dir,
-            "celery,nlu,handoff",
+            "celery,nlu,handoff,webhooks",
             environment={
                 "METRICS_PORT": str(metrics_port),
                 "PROMETHEUS_MULTIPROC_DIR": metrics_directory,

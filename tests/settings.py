@@ -16,3 +16,10 @@ VAR_DIR = Path(tempfile.mkdtemp(prefix="chatbot-test-var-"))  # noqa: F405
 # A loaded CI machine can take a few seconds to classify; tests of the fallback set their own
 # short timeout, the others should not see it.
 NLU_TIMEOUT_SECONDS = 15.0
+
+# Webhook receivers in tests listen on 127.0.0.1; retries come quickly; no background sweep
+# (a test sweeps when it means to).
+WEBHOOK_ALLOW_PRIVATE_URLS = True
+WEBHOOK_RETRY_BASE_SECONDS = 0.05
+WEBHOOK_RETRY_MAX_SECONDS = 0.2
+WEBHOOK_SWEEP_SECONDS = 0

@@ -20,6 +20,8 @@ SCOPES = {
     "intents:write": "add training examples",
     "models:read": "read the trained intent models and their figures",
     "models:write": "promote a trained model, or roll back to the one before",
+    "webhooks:read": "read webhook subscriptions and their deliveries",
+    "webhooks:write": "add, change and delete webhook subscriptions; resend deliveries",
 }
 KEY_PREFIX = "cbk"
 

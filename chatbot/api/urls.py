@@ -5,7 +5,7 @@ import functools
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from chatbot.api import views
+from chatbot.api import views, webhook_views
 from chatbot.content_security_policy import HEADER, policy_for
 
 
@@ -59,4 +59,13 @@ urlpatterns = [
     path("models/rollback", views.ModelRollback.as_view()),
     path("models/<str:version>", views.ModelDetail.as_view()),
     path("models/<str:version>/promote", views.ModelPromote.as_view()),
+    path("webhooks/subscriptions", webhook_views.SubscriptionList.as_view()),
+    path(
+        "webhooks/subscriptions/<str:subscription_id>", webhook_views.SubscriptionDetail.as_view()
+    ),
+    path(
+        "webhooks/subscriptions/<str:subscription_id>/deliveries",
+        webhook_views.SubscriptionDeliveries.as_view(),
+    ),
+    path("webhooks/deliveries/<str:delivery_id>/resend", webhook_views.DeliveryResend.as_view()),
 ]

@@ -45,7 +45,7 @@ from chatbot.api.serializers import (
     TrainingRunSerializer,
 )
 from chatbot.models import Conversation, Event, Turn
-from chatbot.nlu import artefacts, model_reports
+from chatbot.nlu import artefacts, model_reports, promotion
 from chatbot.nlu.models import INTENT_NAME_PATTERN, Intent, TrainingExample, TrainingRun
 from chatbot.nlu.tasks import start_training
 from chatbot.nlu.training_runs import TrainingBusy, queue_training
@@ -504,7 +504,7 @@ class ModelPromote(APIView):
         responses=PromotionSerializer,
     )
     def post(self, request, version: str) -> Response:
-        artefacts.promote(_stored_version_or_404(version))
+        promotion.promote(_stored_version_or_404(version))
         return Response(_promotion())
 
 
@@ -518,7 +518,7 @@ class ModelRollback(APIView):
     )
     def post(self, request) -> Response:
         try:
-            artefacts.roll_back()
+            promotion.roll_back()
         except FileNotFoundError:
             raise Conflict("No earlier promoted model to go back to.") from None
         return Response(_promotion())

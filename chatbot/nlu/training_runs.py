@@ -5,6 +5,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chatbot.nlu import promotion
 from chatbot.nlu.importing import stored_examples
 from chatbot.nlu.models import TrainingRun
 from chatbot.nlu.training import TrainingSettings, train_and_store
@@ -50,12 +51,15 @@ def run_training(run_id: int) -> TrainingRun:
             is_active=None,
         )
     else:
-        TrainingRun.objects.filter(pk=run_id).update(
-            status=TrainingRun.Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            version=outcome.version,
-            is_promoted=outcome.is_promoted,
-            summary=outcome.metadata["validation"]["summary"],
-            is_active=None,
-        )
+        with transaction.atomic():
+            TrainingRun.objects.filter(pk=run_id).update(
+                status=TrainingRun.Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                version=outcome.version,
+                is_promoted=outcome.is_promoted,
+                summary=outcome.metadata["validation"]["summary"],
+                is_active=None,
+            )
+            if outcome.is_promoted:
+                promotion.promoted(outcome.version, outcome.previous_version)
     return TrainingRun.objects.get(pk=run_id)

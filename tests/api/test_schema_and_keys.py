@@ -75,6 +75,10 @@ def test_the_schema_is_valid_openapi_and_documents_every_route():
         "/api/v1/models/rollback",
         "/api/v1/training-runs",
         "/api/v1/training-runs/{run_id}",
+        "/api/v1/webhooks/subscriptions",
+        "/api/v1/webhooks/subscriptions/{subscription_id}",
+        "/api/v1/webhooks/subscriptions/{subscription_id}/deliveries",
+        "/api/v1/webhooks/deliveries/{delivery_id}/resend",
     }
     for method, path in operations():
         operation = document["paths"][path][method.lower()]

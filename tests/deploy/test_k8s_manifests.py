@@ -224,8 +224,8 @@ def test_serve_sh_runs_the_same_queues_and_socket_limits():
     web = main_container(find("Deployment", "chatbot-web"))["command"]
     worker = main_container(find("Deployment", "chatbot-worker"))["command"]
 
-    assert "-Q celery,nlu,handoff" in serve
-    assert worker[worker.index("-Q") + 1] == "celery,nlu,handoff"
+    assert "-Q celery,nlu,handoff,webhooks" in serve
+    assert worker[worker.index("-Q") + 1] == "celery,nlu,handoff,webhooks"
     assert "--ws-max-size 65536 --proxy-headers --lifespan off" in serve
     assert (
         " ".join(web[web.index("--ws-max-size") :])

@@ -3,7 +3,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chatbot.nlu import artefacts
+from chatbot.nlu import artefacts, promotion
 from chatbot.nlu.operating_points import RULES
 from chatbot.nlu.out_of_scope import DETECTORS
 from chatbot.nlu.scope_selection import rescoped
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from None
         derived = artefacts.derive(version, metadata)
-        artefacts.promote(derived)
+        promotion.promote(derived)
         scope = metadata["scope"]
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the transactional outbox, signed and ordered delivery with retries."""
