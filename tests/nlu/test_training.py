@@ -300,8 +300,9 @@ def test_evaluation_replays_any_rule_on_the_stored_model_without_retraining(
 
 
 def test_a_new_operating_point_is_a_new_promoted_version_with_the_same_weights(
-    settings, tmp_path, tiny_model, capsys
+    db, settings, tmp_path, tiny_model, capsys
 ):
+    # db: a promotion records a model.promoted event for webhook subscribers.
     shutil.copytree(tiny_model / "models", tmp_path / "models")
     settings.VAR_DIR = tmp_path
     original = artefacts.promoted_version()
