@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "chatbot.api",
     "chatbot.webhooks",
+    "chatbot.audit",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The audit trail: an append-only record of what staff and integrations did with people's data."""
