@@ -70,8 +70,11 @@ def test_on_postgresql_the_table_refuses_changes_made_in_sql(alice):
         "UPDATE audit_auditentry SET action = 'nothing_happened' WHERE id = %s",
         "DELETE FROM audit_auditentry WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement, [entry.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [entry.pk])
 
     assert AuditEntry.objects.get(pk=entry.pk).action == "sign_in"
