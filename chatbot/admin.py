@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from chatbot.audit.admin_opening import RecordsTranscriptOpening
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 
 RATING_MARKS = {AnswerFeedback.Rating.UP: "👍", AnswerFeedback.Rating.DOWN: "👎"}
@@ -74,7 +75,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(RecordsTranscriptOpening, ReadOnlyAdmin):
     list_display = ("id", "visitor", "status", "last_seq", "created_at", "updated_at")
     list_filter = ("status",)
     readonly_fields = ("visitor", "status", "last_seq", "state", "created_at", "updated_at")
@@ -89,7 +90,7 @@ class VisitorAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Turn)
-class TurnAdmin(ReadOnlyAdmin):
+class TurnAdmin(RecordsTranscriptOpening, ReadOnlyAdmin):
     list_display = ("conversation", "visitor_event", "created_at")
     readonly_fields = (
         "conversation",
@@ -103,7 +104,7 @@ class TurnAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AnswerFeedback)
-class AnswerFeedbackAdmin(ReadOnlyAdmin):
+class AnswerFeedbackAdmin(RecordsTranscriptOpening, ReadOnlyAdmin):
     """Every rated answer, newest first; filter by rating to read what did not help."""
 
     list_display = ("mark", "answer_text", "question", "conversation", "updated_at")

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from chatbot.audit.admin_opening import RecordsTranscriptOpening
 from handoff.models import Agent, CannedReply, Handoff, Note, Rating, Skill, Ticket
 
 
@@ -23,7 +24,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(RecordsTranscriptOpening, admin.ModelAdmin):
     list_display = ("id", "conversation", "created_at", "contact", "is_resolved")
     list_filter = ("is_resolved",)
 
@@ -34,7 +35,7 @@ class NoteInline(admin.TabularInline):
 
 
 @admin.register(Handoff)
-class HandoffAdmin(admin.ModelAdmin):
+class HandoffAdmin(RecordsTranscriptOpening, admin.ModelAdmin):
     list_display = (
         "id",
         "conversation",

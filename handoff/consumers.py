@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatbot import bounded_json, metrics
+from chatbot.audit import actions as audit
 from chatbot.groups import conversation_group
 from chatbot.visible_text import has_visible_text
 from handoff import actions, notify
@@ -243,6 +244,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(
             conversation_group(packet["conversation_id"]), self.channel_name
         )
+        # The packet carries the transcript: sending it opens the transcript to this agent.
+        await database_sync_to_async(_record_transcript_opened)(self.scope, packet)
         await self.send_frame({"type": "assigned", "packet": packet})
 
     async def _leave(self, handoff_id: int) -> None:
@@ -299,6 +302,18 @@ def _boolean(frame: dict, name: str) -> bool:
     if not isinstance(value, bool):
         raise AgentFrameError("invalid_field", f"'{name}' must be true or false.")
     return value
+
+
+def _record_transcript_opened(scope: dict, packet: dict) -> None:
+    client = scope.get("client") or (None,)
+    audit.record(
+        audit.TRANSCRIPT_OPENED,
+        user=scope["user"],
+        address=client[0],
+        target_type="conversation",
+        target_id=packet["conversation_id"],
+        details={"handoff": packet["handoff_id"], "via": "console"},
+    )
 
 
 def _assigned_packets(agent: Agent) -> list[dict]:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
+from chatbot.audit import actions as audit
 from handoff.actions import may_see
 from handoff.models import Agent, CannedReply, Handoff, Skill
 from handoff.packet import handoff_packet
@@ -98,4 +99,11 @@ def packet(request: HttpRequest, handoff_id: int) -> JsonResponse:
     )
     if handoff is None or not may_see(Agent.for_user(request.user), handoff):
         return JsonResponse({"error": "not_found"}, status=404)
+    audit.record(
+        audit.TRANSCRIPT_OPENED,
+        request=request,
+        target_type="conversation",
+        target_id=handoff.conversation_id,
+        details={"handoff": handoff.pk, "via": "console"},
+    )
     return JsonResponse({"packet": handoff_packet(handoff)})

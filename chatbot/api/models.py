@@ -22,6 +22,7 @@ SCOPES = {
     "models:write": "promote a trained model, or roll back to the one before",
     "webhooks:read": "read webhook subscriptions and their deliveries",
     "webhooks:write": "add, change and delete webhook subscriptions; resend deliveries",
+    "audit:read": "read the audit trail: who opened, exported, erased or changed what",
 }
 KEY_PREFIX = "cbk"
 

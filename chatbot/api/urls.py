@@ -5,7 +5,7 @@ import functools
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from chatbot.api import views, webhook_views
+from chatbot.api import audit_views, views, webhook_views
 from chatbot.content_security_policy import HEADER, policy_for
 
 
@@ -59,6 +59,7 @@ urlpatterns = [
     path("models/rollback", views.ModelRollback.as_view()),
     path("models/<str:version>", views.ModelDetail.as_view()),
     path("models/<str:version>/promote", views.ModelPromote.as_view()),
+    path("audit-entries", audit_views.AuditEntryList.as_view()),
     path("webhooks/subscriptions", webhook_views.SubscriptionList.as_view()),
     path(
         "webhooks/subscriptions/<str:subscription_id>", webhook_views.SubscriptionDetail.as_view()

@@ -44,6 +44,7 @@ from chatbot.api.serializers import (
     TrainedModelSerializer,
     TrainingRunSerializer,
 )
+from chatbot.audit import actions as audit
 from chatbot.models import Conversation, Event, Turn
 from chatbot.nlu import artefacts, model_reports, promotion
 from chatbot.nlu.models import INTENT_NAME_PATTERN, Intent, TrainingExample, TrainingRun
@@ -138,6 +139,30 @@ def _id_or_404(value: str) -> int:
     return int(value)
 
 
+def _record_transcript_opened(request, conversation_id, **details) -> None:
+    """Record that this key read a conversation's words (events, a packet or a ticket)."""
+    audit.record(
+        audit.TRANSCRIPT_OPENED,
+        api_key=request.auth,
+        request=request,
+        target_type="conversation",
+        target_id=conversation_id,
+        details={"via": "api", **details},
+    )
+
+
+def record_setting_changed(request, row, change: str, fields=()) -> None:
+    """Record that this key added, changed or deleted a setting's row (field names only)."""
+    audit.record(
+        audit.SETTING_CHANGED,
+        api_key=request.auth,
+        request=request,
+        target_type=f"{row._meta.app_label}.{row._meta.model_name}",
+        target_id=row.pk,
+        details={"change": change, "fields": sorted(fields), "via": "api"},
+    )
+
+
 def _conversations():
     """Conversations with their visitor (for `customer`) and whether any was handed over."""
     return Conversation.objects.select_related("visitor").annotate(
@@ -226,6 +251,7 @@ class ConversationEvents(APIView):
         )
         more = len(events) > limit
         events = events[:limit]
+        _record_transcript_opened(request, conversation_pk, after_seq=query["after_seq"])
         return Response(
             {
                 "results": EventSerializer(events, many=True).data,
@@ -314,6 +340,7 @@ class HandoffDetail(APIView):
     )
     def get(self, request, handoff_id: str) -> Response:
         handoff = _handoff_or_404(handoff_id)
+        _record_transcript_opened(request, handoff.conversation_id, handoff=handoff.pk)
         return Response(
             {"handoff": HandoffSerializer(handoff).data, "packet": handoff_packet(handoff)}
         )
@@ -365,7 +392,9 @@ class TicketDetail(generics.RetrieveAPIView):
     serializer_class = TicketSerializer
 
     def get_object(self) -> Ticket:
-        return _one_or_404(Ticket.objects, _id_or_404(self.kwargs["ticket_id"]))
+        ticket = _one_or_404(Ticket.objects, _id_or_404(self.kwargs["ticket_id"]))
+        _record_transcript_opened(self.request, ticket.conversation_id, ticket=ticket.pk)
+        return ticket
 
 
 class TicketClose(APIView):
@@ -505,6 +534,7 @@ class ModelPromote(APIView):
     )
     def post(self, request, version: str) -> Response:
         promotion.promote(_stored_version_or_404(version))
+        _record_model_change(request, "promoted")
         return Response(_promotion())
 
 
@@ -521,7 +551,19 @@ class ModelRollback(APIView):
             promotion.roll_back()
         except FileNotFoundError:
             raise Conflict("No earlier promoted model to go back to.") from None
+        _record_model_change(request, "rolled_back")
         return Response(_promotion())
+
+
+def _record_model_change(request, change: str) -> None:
+    audit.record(
+        audit.SETTING_CHANGED,
+        api_key=request.auth,
+        request=request,
+        target_type="intent_model",
+        target_id=artefacts.promoted_version() or "",
+        details={"change": change, "previous": artefacts.previous_version(), "via": "api"},
+    )
 
 
 def _promotion() -> dict:

@@ -10,7 +10,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatbot.api.views import CursorPages
+from chatbot.api.views import CursorPages, record_setting_changed
 from chatbot.api.webhook_serializers import (
     DeliverySerializer,
     NewSubscriptionSerializer,
@@ -62,6 +62,7 @@ class SubscriptionList(generics.ListAPIView):
         body = SubscriptionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         subscription = body.save(owner=request.auth.created_by)
+        record_setting_changed(request, subscription, "added", body.validated_data)
         return Response(
             NewSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED
         )
@@ -93,12 +94,16 @@ class SubscriptionDetail(APIView):
             subscription = body.save()
             if resuming:
                 webhook_delivery.resume(subscription.pk)
+            record_setting_changed(request, subscription, "changed", body.validated_data)
         subscription.refresh_from_db()
         return Response(SubscriptionSerializer(subscription).data)
 
     @extend_schema(summary="Delete a subscription and its delivery log", responses={204: None})
     def delete(self, request, subscription_id: str) -> Response:
-        _subscription_or_404(subscription_id).delete()
+        subscription = _subscription_or_404(subscription_id)
+        with transaction.atomic():
+            record_setting_changed(request, subscription, "deleted")
+            subscription.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

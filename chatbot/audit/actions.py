@@ -33,11 +33,13 @@ def record(
     target_type: str = "",
     target_id: Any = "",
     details: dict | None = None,
+    address: str | None = None,
 ) -> AuditEntry:
     """Append an entry: by a staff user, an API key, or the platform when neither is given.
 
-    `request` supplies the address and, when `user` is not given, the signed-in user. `details`
-    must hold ids, counts and names of fields only, never content.
+    `request` supplies the address and, when `user` is not given, the signed-in user; a
+    websocket passes its client's `address` instead. `details` must hold ids, counts and names
+    of fields only, never content.
     """
     if user is None and request is not None:
         request_user = getattr(request, "user", None)
@@ -56,7 +58,7 @@ def record(
         actor_name=actor_name[:150],
         target_type=target_type,
         target_id=str(target_id)[:128],
-        ip_address=client_address(request),
+        ip_address=address or client_address(request),
         request_id=log_context.request_id.get() or "",
         details=details or {},
     )
