@@ -120,7 +120,7 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
 
 def admin_sign_in(request: HttpRequest) -> HttpResponse:
     """Send the admin's own login to the staff sign-in, keeping where it leads."""
-    query = request.GET.urlencode()
+    query = request.GET.urlencode(safe="/")
     return redirect(settings.LOGIN_URL + (f"?{query}" if query else ""))
 
 

@@ -1,6 +1,6 @@
 """A clock the tests move, and the staff cast: an agent, an editor, an administrator."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +18,7 @@ class Clock:
 
     def __init__(self) -> None:
         # A fixed time, mid-way through a TOTP step, so that codes do not change under a test.
-        self.current = datetime(2026, 3, 2, 9, 0, 10, tzinfo=timezone.utc)
+        self.current = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.current

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from chatbot.audit import actions as audit
 from chatbot.audit.models import AuditEntry
 from chatbot.staff_users import add_staff_user
-from tests.staff_auth.conftest import PASSWORD, actions_recorded, is_signed_in, password_step
+from tests.staff_auth.conftest import PASSWORD, actions_recorded, password_step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.databases]
 

@@ -156,7 +156,7 @@ def test_the_admins_own_login_leads_to_the_staff_sign_in(clock, ada_and_key):
     response = Client().get("/admin/login/", {"next": "/admin/"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    assert response["Location"] == "/accounts/login/?next=/admin/"
 
 
 def test_posting_a_password_to_the_admins_login_signs_nobody_in(clock, ada_and_key):
