@@ -35,16 +35,21 @@ def unused_code(key_hex: str) -> str:
 
 def add_admin_with_second_factor(username: str, password: str, key_hex: str | None = None):
     """Create an administrator with a confirmed TOTP device; return the user and its key."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     from chatbot.staff_users import add_staff_user
 
     user = add_staff_user(username, password, "admin")
+    return user, add_authenticator(user, key_hex)
+
+
+def add_authenticator(user, key_hex: str | None = None) -> str:
+    """Give the user a confirmed TOTP device (with this key, or a random one); return its key."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     device = TOTPDevice(user=user, name="Authenticator app", confirmed=True)
     if key_hex:
         device.key = key_hex
     device.save()
-    return user, device.key
+    return device.key
 
 
 def sign_in(client, username: str, password: str, key_hex: str | None = None, next_page: str = ""):
