@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -20,6 +21,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from chatbot.staff_auth import clock, sessions
+
+logger = logging.getLogger(__name__)
 
 CLOSE_SESSION_ENDED = 4401
 # A frame longer than this is not parsed here (the consumer refuses it): it counts as activity.
@@ -97,9 +100,14 @@ class GuardedSocket:
                     await asyncio.wait_for(
                         layer.receive(channel), timeout=settings.STAFF_SESSION_CHECK_SECONDS
                     )
-                ended = await database_sync_to_async(sessions.why_socket_session_ended)(
-                    self.session_key, self.user
-                )
+                try:
+                    ended = await database_sync_to_async(sessions.why_socket_session_ended)(
+                        self.session_key, self.user
+                    )
+                except Exception:
+                    # A database that is briefly away must not leave the socket unwatched.
+                    logger.exception("could not check a staff socket's session; will retry")
+                    continue
                 if ended:
                     self.ended.set()
                     return
