@@ -30,7 +30,12 @@ STRICT_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 
-TEMPLATE_FOLDERS = ["chatbot/templates", "knowledge/templates", "handoff/templates"]
+TEMPLATE_FOLDERS = [
+    "chatbot/templates",
+    "chatbot/staff_auth/templates",
+    "knowledge/templates",
+    "handoff/templates",
+]
 INLINE_CODE = {
     "an inline <script>": re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE),
     "a <style> element": re.compile(r"<style\b", re.IGNORECASE),
