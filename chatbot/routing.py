@@ -2,7 +2,8 @@
 
 The widget runs on the company's own site, so its origins are listed (CHAT_ALLOWED_ORIGINS);
 the agent console is served by this server, so its origin must be one of ALLOWED_HOSTS, and
-the agent is known by their session login.
+the agent is known by their session login, guarded like the staff pages' (idle, signed out,
+second factor).
 """
 
 from channels.auth import AuthMiddlewareStack
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.urls import path
 
 from chatbot.consumers import ChatConsumer
+from chatbot.staff_auth.websocket import StaffSessionGuard
 from handoff.consumers import AgentConsumer
 
 
@@ -19,6 +21,9 @@ def websocket_urlpatterns() -> list:
     return [
         path("ws/chat/", OriginValidator(ChatConsumer.as_asgi(), settings.CHAT_ALLOWED_ORIGINS)),
         path(
-            "ws/agent/", AllowedHostsOriginValidator(AuthMiddlewareStack(AgentConsumer.as_asgi()))
+            "ws/agent/",
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(StaffSessionGuard(AgentConsumer.as_asgi()))
+            ),
         ),
     ]

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "chatbot.api",
     "chatbot.webhooks",
     "chatbot.audit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    # After otp_totp: its admin takes the TOTP devices out of Django's admin.
+    "chatbot.staff_auth",
 ]
 
 MIDDLEWARE = [
@@ -85,10 +89,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After authentication: audit entries written by signals name the signed-in user.
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends idle, signed-out-everywhere and unverified sessions before any view sees the user.
+    "chatbot.staff_auth.middleware.staff_session_guard",
+    # After the guard: audit entries written by signals name the signed-in user.
     "chatbot.audit.acting_request.remember_acting_request",
     "chatbot.staff_pages.admin_to_own_page",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -113,6 +120,20 @@ TEMPLATES = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/knowledge/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Staff sign-in (docs/staff-sign-in.md). Failed sign-ins are counted per account and per client
+# address over SIGNIN_FAILURE_WINDOW_MINUTES; at the limit, sign-ins there are refused, even with
+# the right password, for SIGNIN_LOCKOUT_MINUTES. The counts live in the cache (Redis when set).
+SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5, 1)
+SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20, 1)
+SIGNIN_FAILURE_WINDOW_MINUTES = env_int("SIGNIN_FAILURE_WINDOW_MINUTES", 15, 1)
+SIGNIN_LOCKOUT_MINUTES = env_int("SIGNIN_LOCKOUT_MINUTES", 15, 1)
+# A staff session ends after this long without a request or a console action of its user.
+STAFF_IDLE_TIMEOUT_MINUTES = env_int("STAFF_IDLE_TIMEOUT_MINUTES", 20, 1)
+# How often an open console socket checks that its session has not ended (idle, signed out).
+STAFF_SESSION_CHECK_SECONDS = env_float("STAFF_SESSION_CHECK_SECONDS", 30.0, 0.01)
+# The name an authenticator app shows next to the account.
+OTP_TOTP_ISSUER = env_str("SIGNIN_TOTP_ISSUER", "Chatbot platform")
 # A failed CSRF check is answered in JSON on the APIs, like their other errors.
 CSRF_FAILURE_VIEW = "chatbot.views.csrf_failure"
 

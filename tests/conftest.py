@@ -12,9 +12,30 @@ from django.conf import settings
 from tests.banking_model import banking_model_var_dir  # noqa: F401  (fixture)
 from tests.live_server import child_process_database_url, free_port, start_logged, stop
 from tests.span_recorder import recorded_spans  # noqa: F401  (fixture)
+from tests.staff_sign_in import add_authenticator, sign_in
 from tests.tiny_model import tiny_model, tiny_model_var_dir  # noqa: F401  (fixtures)
 
 WORKER_START_TIMEOUT_SECONDS = 60
+ADMIN_PASSWORD = "password"
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """pytest-django's administrator, with the authenticator app every administrator must have
+    (its key in `totp_key`)."""
+    user = django_user_model.objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
+    user.totp_key = add_authenticator(user)
+    return user
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """A client signed in as the administrator through the sign-in pages, code included."""
+    from django.test import Client
+
+    client = Client()
+    sign_in(client, admin_user.username, ADMIN_PASSWORD, admin_user.totp_key)
+    return client
 
 
 @pytest.fixture(autouse=True)

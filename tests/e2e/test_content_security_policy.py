@@ -25,6 +25,7 @@ from tests.live_server import (
     running_server,
     server_environment,
 )
+from tests.staff_sign_in import unused_code
 
 pytestmark = pytest.mark.e2e
 
@@ -64,9 +65,11 @@ GRAPH = {
     ],
 }
 
+# The administrator's authenticator app holds this key; the tests compute its codes.
+ADMIN_TOTP_KEY = "3132333435363738393031323334353637383930"
 CREATE_ADMIN = f"""
-from chatbot.staff_users import add_staff_user
-add_staff_user({ADMIN[0]!r}, {ADMIN[1]!r}, "admin")
+from tests.staff_sign_in import add_admin_with_second_factor
+add_admin_with_second_factor({ADMIN[0]!r}, {ADMIN[1]!r}, {ADMIN_TOTP_KEY!r})
 """
 
 RECORD_VIOLATIONS = """
@@ -192,6 +195,9 @@ def log_in_as_admin(watched: WatchedPage, base_url: str) -> None:
     page.get_by_label("Username").fill(ADMIN[0])
     page.get_by_label("Password").fill(ADMIN[1])
     page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(base_url + "/accounts/login/code/")
+    page.get_by_label("Code").fill(unused_code(ADMIN_TOTP_KEY))
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(base_url + "/admin/")
 
 
