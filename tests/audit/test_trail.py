@@ -18,18 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_user():
-    return add_staff_user("ada", "ada-password", "admin")
-
-
-@pytest.fixture
-def admin_client(admin_user) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def conversation():
     conversation = chat_actions.open_conversation(chat_actions.create_visitor().pk)
     chat_actions.record_visitor_message(conversation.pk, "c-1", "my card was stolen")
@@ -83,7 +71,7 @@ def test_an_admin_giving_a_user_a_group_in_the_admin_is_recorded_as_theirs(
         str({"flags": {"is_staff": True}}),
         str({"groups_added": [group.name]}),
     }
-    assert {(entry.actor_name, entry.target_id) for entry in roles} == {("ada", str(bob.pk))}
+    assert {(entry.actor_name, entry.target_id) for entry in roles} == {("admin", str(bob.pk))}
     setting = [entry for entry in new if entry.action == "setting_changed"]
     assert [(entry.target_type, entry.target_id, entry.details["change"]) for entry in setting] == [
         ("auth.user", str(bob.pk), "changed")
@@ -122,7 +110,7 @@ def test_a_setting_changed_in_the_admin_is_recorded_with_its_field_names_only(ad
 
     [entry] = entries("setting_changed")
     assert (entry.actor_name, entry.target_type, entry.target_id) == (
-        "ada",
+        "admin",
         "handoff.cannedreply",
         str(reply.pk),
     )
@@ -136,7 +124,7 @@ def test_opening_a_conversation_in_the_admin_is_recorded(admin_client, conversat
     assert response.status_code == 200
     [entry] = entries("transcript_opened")
     assert (entry.actor_name, entry.target_type, entry.target_id, entry.details) == (
-        "ada",
+        "admin",
         "conversation",
         str(conversation.pk),
         {"via": "admin"},
