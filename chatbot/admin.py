@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+from chatbot.privacy import admin_actions
 
 RATING_MARKS = {AnswerFeedback.Rating.UP: "👍", AnswerFeedback.Rating.DOWN: "👎"}
 
@@ -86,6 +87,10 @@ class VisitorAdmin(ReadOnlyAdmin):
     list_display = ("id", "external_id", "name", "email", "created_at", "identified_at")
     # Find a customer by the company's user id, name or email (identified visitors).
     search_fields = ("external_id", "name", "email")
+    actions = [admin_actions.export_data, admin_actions.erase_data]
+
+    def has_personal_data_permission(self, request) -> bool:
+        return admin_actions.is_administrator(request)
 
 
 @admin.register(Turn)

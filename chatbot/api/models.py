@@ -22,6 +22,8 @@ SCOPES = {
     "models:write": "promote a trained model, or roll back to the one before",
     "webhooks:read": "read webhook subscriptions and their deliveries",
     "webhooks:write": "add, change and delete webhook subscriptions; resend deliveries",
+    "privacy:export": "export one visitor's or identified customer's data",
+    "privacy:erase": "erase one visitor's or identified customer's data",
 }
 KEY_PREFIX = "cbk"
 

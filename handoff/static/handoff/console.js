@@ -52,6 +52,7 @@
     agent_away: "you went away",
     agent_gone: "you were disconnected for too long",
     unavailable: "no agent is online for it any more",
+    erased: "its data was erased",
   };
   const OWN_ENDINGS = {
     close: "Closed",
@@ -866,6 +867,12 @@
       return;
     }
     stopTyping(conversation);
+    if (frame.why === "erased") {
+      // Nothing of it may stay on screen: the transcript and the packet go with the tab.
+      removeConversation(id);
+      flash(`A conversation was closed: ${RELEASE_REASONS.erased}.`);
+      return;
+    }
     if (conversation.ending) {
       const done = OWN_ENDINGS[conversation.ending] || "Done";
       removeConversation(id);
