@@ -42,7 +42,10 @@ def erase_subject(visitor: Visitor, *, user=None, api_key=None, request=None) ->
     """Delete the visitor, their conversations and every copy of their content, in one
     transaction; record ids and counts only. Return how many rows of each kind went."""
     with transaction.atomic():
-        visitor = Visitor.objects.select_for_update().get(pk=visitor.pk)
+        visitor = Visitor.objects.select_for_update().filter(pk=visitor.pk).first()
+        if visitor is None:
+            return {}  # erased by a concurrent request, which recorded it
+        visitor_id, external_id = visitor.pk, visitor.external_id
         conversation_ids = list(visitor.conversations.values_list("pk", flat=True))
         held = list(
             Handoff.objects.filter(
@@ -52,15 +55,15 @@ def erase_subject(visitor: Visitor, *, user=None, api_key=None, request=None) ->
         counts = delete_conversations(conversation_ids)
         counts += Counter(visitors=visitor.delete()[1].get("chatbot.Visitor", 0))
         details = {"counts": dict(counts), "conversation_ids": [str(pk) for pk in conversation_ids]}
-        if visitor.external_id:
-            details["customer_digest"] = customer_digest(visitor.external_id)
+        if external_id:
+            details["customer_digest"] = customer_digest(external_id)
         audit.record(
             audit.DATA_ERASED,
             user=user,
             api_key=api_key,
             request=request,
             target_type=VISITOR,
-            target_id=visitor.pk,
+            target_id=visitor_id,
             details=details,
         )
         transaction.on_commit(lambda: _tell_erased(conversation_ids, held))

@@ -99,14 +99,13 @@ def purge_transcripts(cutoff: datetime.datetime, progress: Callable[[Counter], N
                 break
             counts += delete_conversations(batch)
         progress(counts)
-    counts += _delete_in_batches(
+    return _delete_in_batches(
         Visitor.objects.filter(created_at__lt=cutoff).exclude(
             Exists(Conversation.objects.filter(visitor=OuterRef("pk")))
         ),
         progress,
         counts,
     )
-    return counts
 
 
 def purge_tickets(cutoff: datetime.datetime, progress: Callable[[Counter], None]) -> Counter:
