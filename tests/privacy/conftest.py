@@ -12,6 +12,7 @@ from chatbot.nlu.models import MessageClassification
 from chatbot.webhooks.models import Delivery, DeliveryAttempt
 from handoff import actions as handoff_actions
 from handoff.models import Agent, Handoff, Note, Rating
+from tests.api.conftest import api_client_with  # noqa: F401  (fixture)
 from tests.handoff.conftest import new_agent
 from tests.webhooks.conftest import subscribe
 
