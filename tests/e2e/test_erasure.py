@@ -78,6 +78,7 @@ def test_erasing_a_visitor_in_the_admin_clears_the_console_and_the_widget(
         expect(console.get_by_test_id("flash")).to_contain_text("its data was erased")
         expect(console.get_by_test_id("conversation-count")).to_have_text("0/3")
         expect(console.get_by_test_id("transcript")).not_to_contain_text(SECRET)
+        assert SECRET not in console.content()  # nor anywhere in the page, hidden or not
         # The widget forgets the conversation and starts a new one.
         expect(visitor.get_by_test_id("chat-notice")).to_contain_text("A new conversation")
         expect(visitor.get_by_test_id("chat-message-list")).not_to_contain_text(SECRET)

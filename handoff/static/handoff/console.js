@@ -868,7 +868,14 @@
     }
     stopTyping(conversation);
     if (frame.why === "erased") {
-      // Nothing of it may stay on screen: the transcript and the packet go with the tab.
+      // Nothing of it may stay, even hidden: its panels are drawn empty, then the tab goes.
+      conversation.packet = {};
+      conversation.events.clear();
+      conversation.pending.clear();
+      if (state.selected === id) {
+        renderConversation();
+        renderPacket();
+      }
       removeConversation(id);
       flash(`A conversation was closed: ${RELEASE_REASONS.erased}.`);
       return;
