@@ -19,6 +19,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A plain delete would leave the webhook payloads' copies and no audit record: a
+        # person's data goes through Visitors, "Erase data" (chatbot.privacy).
+        return False
+
 
 class TurnInline(admin.TabularInline):
     """Each turn's decision, what it changed in the state, and how its answers were rated."""

@@ -125,3 +125,16 @@ def test_the_actions_are_offered_to_administrators_only(
 
     assert 'value="export_data"' in offered and 'value="erase_data"' in offered
     assert "export_data" not in not_offered and "erase_data" not in not_offered
+
+
+def test_the_admin_offers_no_plain_delete_that_would_bypass_erasure(admin_client, ada):
+    page = admin_client.get(CHANGELIST).content.decode()
+    deleted = admin_client.post(f"/admin/chatbot/visitor/{ada.visitor.pk}/delete/", {"post": "yes"})
+    conversation_deleted = admin_client.post(
+        f"/admin/chatbot/conversation/{ada.conversation.pk}/delete/", {"post": "yes"}
+    )
+
+    assert 'value="delete_selected"' not in page
+    assert deleted.status_code == conversation_deleted.status_code == 403
+    assert Visitor.objects.filter(pk=ada.visitor.pk).exists()
+    assert Conversation.objects.filter(pk=ada.conversation.pk).exists()
