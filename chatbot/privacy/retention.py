@@ -5,6 +5,7 @@ Plain functions of `now` and the periods: the daily task, the embedded timer and
 """
 
 import datetime
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,6 @@ from handoff.models import Handoff, Rating, Ticket
 logger = logging.getLogger(__name__)
 
 BATCH = 200
-KINDS = ("transcripts", "tickets", "ratings", "turn_logs", "webhooks")
 EMPTY_TURN_LOG = {"state": {}, "state_diff": {}, "understanding": {}, "trace": {}}
 # Told after every batch: the kind being purged and the counts so far.
 Progress = Callable[[str, Counter], None]
@@ -54,9 +54,7 @@ def purge(now: datetime.datetime, progress: Progress | None = None) -> dict[str,
         if days is None:
             continue
         cutoff = now - datetime.timedelta(days=days)
-        counts[kind] = dict(
-            purgers[kind](cutoff, lambda so_far, kind=kind: _tell(progress, kind, so_far))
-        )
+        counts[kind] = dict(purgers[kind](cutoff, functools.partial(_tell, progress, kind)))
     return counts
 
 
@@ -133,14 +131,21 @@ def purge_turn_logs(cutoff: datetime.datetime, progress: Callable[[Counter], Non
         MessageClassification.objects.filter(created_at__lt=cutoff), progress, Counter()
     )
     still_logged = Turn.objects.filter(created_at__lt=cutoff).exclude(**EMPTY_TURN_LOG)
+    after = 0
     while True:
         with transaction.atomic():
-            batch = list(still_logged.values_list("pk", flat=True)[:BATCH])
+            # Forward by id: each turn is looked at once, whatever the database makes of {}.
+            batch = list(
+                still_logged.filter(pk__gt=after)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:BATCH]
+            )
             if not batch:
                 break
             counts["turn_logs_emptied"] += Turn.objects.filter(pk__in=batch).update(
                 **EMPTY_TURN_LOG
             )
+        after = batch[-1]
         progress(counts)
     return counts
 

@@ -9,7 +9,7 @@ from chatbot import actions as chat_actions
 from chatbot.audit.models import AuditEntry
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.nlu.models import MessageClassification
-from chatbot.privacy import actions
+from chatbot.privacy import actions, retention
 from chatbot.webhooks.models import Delivery, WebhookEvent
 from handoff.models import Handoff, Rating, Ticket
 from tests.privacy.conftest import chat_with_everything
@@ -201,3 +201,32 @@ def test_every_purge_is_recorded_with_its_counts_and_periods_only(periods, old):
     }
     for text in old.texts():
         assert text not in str(entry.details)
+
+
+def test_a_purge_goes_batch_by_batch_and_tells_its_progress(periods, monkeypatch, agent):
+    monkeypatch.setattr(retention, "BATCH", 1)
+    people = [chat_with_everything(who, agent) for who in ("ann", "bob", "cy")]
+    for person in people:
+        age(person, 101)
+    told = []
+
+    counts = actions.purge_expired(
+        NOW, progress=lambda kind, so_far: told.append((kind, dict(so_far)))
+    )
+
+    assert counts["transcripts"]["conversations"] == counts["transcripts"]["visitors"] == 3
+    assert not Conversation.objects.exists() and not Visitor.objects.exists()
+    transcripts = [so_far for kind, so_far in told if kind == "transcripts"]
+    assert [so_far["conversations"] for so_far in transcripts[:3]] == [1, 2, 3]
+    assert transcripts[-1] == counts["transcripts"]
+
+
+def test_turn_logs_are_emptied_batch_by_batch(periods, monkeypatch, old, recent):
+    monkeypatch.setattr(retention, "BATCH", 1)
+    age(old, 21)
+    age(recent, 21)
+
+    counts = actions.purge_expired(NOW)
+
+    assert counts["turn_logs"] == {"classifications": 2, "turn_logs_emptied": 2}
+    assert not Turn.objects.exclude(trace={}).exists()
