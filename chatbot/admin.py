@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from chatbot.audit.admin_opening import RecordsTranscriptOpening
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+from chatbot.privacy import admin_actions
 
 RATING_MARKS = {AnswerFeedback.Rating.UP: "👍", AnswerFeedback.Rating.DOWN: "👎"}
 
@@ -17,6 +18,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A plain delete would leave the webhook payloads' copies and no audit record: a
+        # person's data goes through Visitors, "Erase data" (chatbot.privacy).
         return False
 
 
@@ -87,6 +93,10 @@ class VisitorAdmin(ReadOnlyAdmin):
     list_display = ("id", "external_id", "name", "email", "created_at", "identified_at")
     # Find a customer by the company's user id, name or email (identified visitors).
     search_fields = ("external_id", "name", "email")
+    actions = [admin_actions.export_data, admin_actions.erase_data]
+
+    def has_personal_data_permission(self, request) -> bool:
+        return admin_actions.is_administrator(request)
 
 
 @admin.register(Turn)

@@ -27,9 +27,12 @@ from django.conf import settings  # noqa: E402
 if settings.CELERY_TASK_ALWAYS_EAGER:
     # Embedded, the web process delivers webhooks itself: it also picks up what a stopped one
     # left (docs/webhooks.md). With workers, they do it.
+    from chatbot.privacy.tasks import start_daily_purge
     from chatbot.webhooks.tasks import start_sweeper
 
     start_sweeper()
+    # Nor is there a Celery beat: the web process runs the daily retention purge too.
+    start_daily_purge()
 
 application = ProtocolTypeRouter(
     {

@@ -358,6 +358,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Forward a frame another socket published on this conversation."""
         if message["origin"] != self.channel_name:
             await self.send_frame(message["frame"])
+            if message["frame"].get("type") == "erased":
+                # The conversation and its visitor are gone: the widget forgets its token.
+                await self.close(code=CLOSE_BAD_TOKEN)
 
     async def conversation_frames(self, message: dict) -> None:
         """Forward frames another socket published together on this conversation."""

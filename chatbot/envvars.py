@@ -112,3 +112,36 @@ def env_csp_sources(name: str, default: list[str]) -> list[str]:
                 f"wss://chat.example.com or self, got {item!r}"
             )
     return sources
+
+
+FOREVER = "forever"
+
+
+def env_days(name: str, default: int | None) -> int | None:
+    """Return a retention period in whole days, or None when the variable says `forever`."""
+    value = env_str(name).lower()
+    if not value:
+        return default
+    if value == FOREVER:
+        return None
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if days < 1:
+        # 0 is refused rather than read as "keep nothing" or "keep forever": both are plausible.
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of days (1 or more) or '{FOREVER}', got {value!r}"
+        )
+    return days
+
+
+def env_time_of_day(name: str, default: str) -> tuple[int, int] | None:
+    """Return an HH:MM variable as (hour, minute), or None when it says `off`."""
+    value = env_str(name, default).lower()
+    if value == "off":
+        return None
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value)
+    if match is None:
+        raise ImproperlyConfigured(f"{name} must be a time HH:MM (UTC) or 'off', got {value!r}")
+    return int(match.group(1)), int(match.group(2))

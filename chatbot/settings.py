@@ -11,17 +11,20 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from chatbot.envvars import (
     env_bool,
     env_choice,
     env_csp_sources,
+    env_days,
     env_float,
     env_int,
     env_list,
     env_secret,
     env_str,
+    env_time_of_day,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     # After otp_totp: its admin takes the TOTP devices out of Django's admin.
     "chatbot.staff_auth",
+    "chatbot.privacy",
 ]
 
 MIDDLEWARE = [
@@ -493,6 +497,55 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# Retention (chatbot.privacy, docs/retention.md): how many days each kind of data is kept, or
+# "forever". A conversation's age is the time since its newest event (its last activity); it goes
+# whole, with its tickets, ratings and turns, so nothing is kept longer than its transcript. A turn
+# log (what the classifier and the policy made of a message) is emptied, the turn kept. The
+# webhook outbox holds copies of messages, tickets and ratings, so it is kept no longer than they.
+RETENTION_TRANSCRIPT_DAYS = env_days("RETENTION_TRANSCRIPT_DAYS", 1825)
+RETENTION_TICKET_DAYS = env_days("RETENTION_TICKET_DAYS", 1095)
+RETENTION_RATING_DAYS = env_days("RETENTION_RATING_DAYS", 730)
+RETENTION_TURN_LOG_DAYS = env_days("RETENTION_TURN_LOG_DAYS", 90)
+RETENTION_WEBHOOK_DAYS = env_days("RETENTION_WEBHOOK_DAYS", 30)
+
+
+def _at_most(name: str, days: int | None, limits: dict[str, int | None]) -> None:
+    """Refuse a period longer than one of `limits`: the shorter one would cut it silently."""
+    for limit_name, limit in limits.items():
+        if limit is not None and (days is None or days > limit):
+            kept = "forever" if days is None else f"{days} days"
+            raise ImproperlyConfigured(
+                f"{name} ({kept}) must not be longer than {limit_name} ({limit} days): "
+                f"that data goes with what {limit_name} purges"
+            )
+
+
+for _name in ("RETENTION_TICKET_DAYS", "RETENTION_RATING_DAYS", "RETENTION_TURN_LOG_DAYS"):
+    _at_most(_name, globals()[_name], {"RETENTION_TRANSCRIPT_DAYS": RETENTION_TRANSCRIPT_DAYS})
+_at_most(
+    "RETENTION_WEBHOOK_DAYS",
+    RETENTION_WEBHOOK_DAYS,
+    {
+        "RETENTION_TRANSCRIPT_DAYS": RETENTION_TRANSCRIPT_DAYS,
+        "RETENTION_TICKET_DAYS": RETENTION_TICKET_DAYS,
+        "RETENTION_RATING_DAYS": RETENTION_RATING_DAYS,
+    },
+)
+# When the daily purge runs (UTC): Celery beat's schedule with workers, a timer in the web
+# process embedded. "off": neither (run `manage.py purge_expired_data` from your own scheduler).
+RETENTION_PURGE_AT = env_time_of_day("RETENTION_PURGE_AT", "03:30")
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = (
+    {
+        "purge-expired-data": {
+            "task": "privacy.purge_expired",
+            "schedule": crontab(hour=RETENTION_PURGE_AT[0], minute=RETENTION_PURGE_AT[1]),
+        }
+    }
+    if RETENTION_PURGE_AT
+    else {}
+)
 
 # Prometheus metrics (chatbot.metrics) at /metrics. METRICS_TOKEN: scrapers send it as
 # "Authorization: Bearer TOKEN"; unset, only this host (loopback) may read them. METRICS_PORT:

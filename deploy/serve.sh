@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Serve HTTP and websockets with uvicorn; with REDIS_URL set, a Celery worker runs beside it
-# unless SERVE_WORKER=0 (containers run the worker as a service of its own).
+# Serve HTTP and websockets with uvicorn; with REDIS_URL set, a Celery worker and Celery beat run
+# beside it unless SERVE_WORKER=0 (containers run them as services of their own).
 set -euo pipefail
 PYTHON=${PYTHON:-python}
 HOST=${HOST:-127.0.0.1}
@@ -29,7 +29,11 @@ worker=
 if [ -n "${REDIS_URL:-}" ] && [ "${SERVE_WORKER:-1}" != 0 ]; then
   "$PYTHON" -m celery -A chatbot worker -Q celery,nlu,handoff,webhooks --loglevel "${LOG_LEVEL:-INFO}" --pool threads --concurrency "${CELERY_CONCURRENCY:-16}" &
   worker=$!
-  trap 'kill "$worker" 2>/dev/null || true' EXIT
+  # Beat sends the daily retention purge (docs/retention.md) to the worker; without Redis the
+  # web process runs it itself.
+  "$PYTHON" -m celery -A chatbot beat --loglevel "${LOG_LEVEL:-INFO}" --schedule "${VAR_DIR:-var}/celerybeat-schedule" &
+  beat=$!
+  trap 'kill "$worker" "$beat" 2>/dev/null || true' EXIT
 fi
 
 echo

@@ -23,6 +23,8 @@ SCOPES = {
     "webhooks:read": "read webhook subscriptions and their deliveries",
     "webhooks:write": "add, change and delete webhook subscriptions; resend deliveries",
     "audit:read": "read the audit trail: who opened, exported, erased or changed what",
+    "privacy:export": "export one visitor's or identified customer's data",
+    "privacy:erase": "erase one visitor's or identified customer's data",
 }
 KEY_PREFIX = "cbk"
 

@@ -5,7 +5,7 @@ import functools
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from chatbot.api import audit_views, views, webhook_views
+from chatbot.api import audit_views, privacy_views, views, webhook_views
 from chatbot.content_security_policy import HEADER, policy_for
 
 
@@ -69,4 +69,9 @@ urlpatterns = [
         webhook_views.SubscriptionDeliveries.as_view(),
     ),
     path("webhooks/deliveries/<str:delivery_id>/resend", webhook_views.DeliveryResend.as_view()),
+    path("visitors/<str:visitor_id>/export", privacy_views.VisitorExport.as_view()),
+    path("visitors/<str:visitor_id>/erase", privacy_views.VisitorErase.as_view()),
+    # A user id may hold a slash (sent as %2F): the path converter keeps it.
+    path("customers/<path:external_id>/export", privacy_views.CustomerExport.as_view()),
+    path("customers/<path:external_id>/erase", privacy_views.CustomerErase.as_view()),
 ]

@@ -80,6 +80,10 @@ def test_the_schema_is_valid_openapi_and_documents_every_route():
         "/api/v1/webhooks/subscriptions/{subscription_id}/deliveries",
         "/api/v1/webhooks/deliveries/{delivery_id}/resend",
         "/api/v1/audit-entries",
+        "/api/v1/visitors/{visitor_id}/export",
+        "/api/v1/visitors/{visitor_id}/erase",
+        "/api/v1/customers/{external_id}/export",
+        "/api/v1/customers/{external_id}/erase",
     }
     for method, path in operations():
         operation = document["paths"][path][method.lower()]

@@ -192,6 +192,7 @@ def test_the_expected_objects_are_there():
 
     assert kinds == [
         ("ConfigMap", "chatbot-config"),
+        ("Deployment", "chatbot-beat"),
         ("Deployment", "chatbot-web"),
         ("Deployment", "chatbot-worker"),
         ("HorizontalPodAutoscaler", "chatbot-web"),
@@ -212,6 +213,7 @@ def test_the_commands_are_the_ones_compose_runs():
     for workload, service in [
         (find("Deployment", "chatbot-web"), "web"),
         (find("Deployment", "chatbot-worker"), "worker"),
+        (find("Deployment", "chatbot-beat"), "beat"),
         (find("Job", "chatbot-migrate"), "migrate"),
     ]:
         container = main_container(workload)
@@ -294,7 +296,7 @@ def test_the_secret_is_a_template_with_placeholders():
     assert secret["stringData"]["SECRET_KEY"] == PLACEHOLDER
     assert PLACEHOLDER in secret["stringData"]["DATABASE_URL"]
     # The init containers refuse to start on exactly this placeholder.
-    for name in ("chatbot-web", "chatbot-worker"):
+    for name in ("chatbot-web", "chatbot-worker", "chatbot-beat"):
         (init,) = pod_spec(find("Deployment", name))["initContainers"]
         assert f'"$SECRET_KEY" = {PLACEHOLDER}' in init["command"][-1]
         assert "migrate --check" in init["command"][-1]
@@ -356,7 +358,11 @@ def test_the_worker_is_probed_by_a_celery_ping():
 
 
 def test_autoscalers_target_each_deployment_on_cpu():
-    deployments = {o["metadata"]["name"]: o for o in of_kind("Deployment")}
+    deployments = {
+        o["metadata"]["name"]: o
+        for o in of_kind("Deployment")
+        if o["metadata"]["name"] != "chatbot-beat"
+    }
     autoscalers = {
         o["spec"]["scaleTargetRef"]["name"]: o for o in of_kind("HorizontalPodAutoscaler")
     }
@@ -379,6 +385,22 @@ def test_autoscalers_target_each_deployment_on_cpu():
             assert {"cpu", "memory"} <= set(container["resources"]["limits"]), container["name"]
 
 
+def beat_deployment() -> dict:
+    return find("Deployment", "chatbot-beat")
+
+
+def test_exactly_one_beat_runs_and_nothing_scales_it():
+    beat = beat_deployment()
+
+    assert beat["spec"]["replicas"] == 1
+    # The old pod stops before the new one starts: never two beats sending each task twice.
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    targets = {o["spec"]["scaleTargetRef"]["name"] for o in of_kind("HorizontalPodAutoscaler")}
+    assert "chatbot-beat" not in targets
+    command = main_container(beat)["command"]
+    assert command[command.index("--schedule") + 1].startswith("/var/lib/chatbot/")
+
+
 def test_selectors_claims_and_backends_name_what_exists():
     web = find("Deployment", "chatbot-web")
     web_labels = web["spec"]["template"]["metadata"]["labels"]
@@ -392,6 +414,10 @@ def test_selectors_claims_and_backends_name_what_exists():
         mounts = {m["name"]: m["mountPath"] for m in main_container(workload)["volumeMounts"]}
         assert volumes["var"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
         assert mounts["var"] == "/var/lib/chatbot"
+        if workload["metadata"]["name"] == "chatbot-beat":
+            # Beat serves no metrics: only the shared volume, for its schedule file.
+            assert set(mounts) == set(volumes) == {"var"}
+            continue
         # Each pod's processes sum their metrics through an in-memory folder, empty at start.
         assert volumes["metrics"]["emptyDir"]["medium"] == "Memory"
         environment = {e["name"]: e["value"] for e in main_container(workload)["env"]}

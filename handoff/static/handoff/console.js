@@ -52,6 +52,7 @@
     agent_away: "you went away",
     agent_gone: "you were disconnected for too long",
     unavailable: "no agent is online for it any more",
+    erased: "its data was erased",
   };
   const OWN_ENDINGS = {
     close: "Closed",
@@ -866,6 +867,19 @@
       return;
     }
     stopTyping(conversation);
+    if (frame.why === "erased") {
+      // Nothing of it may stay, even hidden: its panels are drawn empty, then the tab goes.
+      conversation.packet = {};
+      conversation.events.clear();
+      conversation.pending.clear();
+      if (state.selected === id) {
+        renderConversation();
+        renderPacket();
+      }
+      removeConversation(id);
+      flash(`A conversation was closed: ${RELEASE_REASONS.erased}.`);
+      return;
+    }
     if (conversation.ending) {
       const done = OWN_ENDINGS[conversation.ending] || "Done";
       removeConversation(id);
