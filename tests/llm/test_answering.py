@@ -47,10 +47,10 @@ def test_the_template_backend_streams_the_template_answer_a_few_words_at_a_time(
     assert outcome.text == TEMPLATE_ANSWER
 
 
-def test_a_grounded_model_answer_streams_as_it_comes():
+def test_a_grounded_model_answer_streams_as_it_comes_each_word_once_it_is_complete():
     items, outcome = answer(ScriptedBackend(["A new card ", "is £4.99, ", "in 5 days."]))
 
-    assert items == ["A new card ", "is £4.99, ", "in 5 days."]
+    assert items == ["A new card ", "is £4.99, ", "in 5 ", "days."]
     assert (outcome.answered_by, outcome.fallback_reason, outcome.is_replaced) == (
         "vllm",
         None,
@@ -103,10 +103,10 @@ def test_a_backend_that_fails_on_being_asked_falls_back():
     assert outcome.fallback_reason == "circuit_open"
 
 
-def test_a_complete_answer_with_an_invented_number_is_replaced():
+def test_an_invented_number_at_the_very_end_is_never_shown_before_it_is_replaced():
     items, outcome = answer(ScriptedBackend(["A new card ", "costs £3.50."]))
 
-    assert items == ["A new card ", "costs £3.50.", Replace(TEMPLATE_ANSWER)]
+    assert items == ["A new card ", "costs ", Replace(TEMPLATE_ANSWER)]
     assert (outcome.answered_by, outcome.fallback_reason) == ("template", "unsupported_number")
 
 
@@ -164,7 +164,7 @@ def test_the_vllm_backend_answers_through_the_fake_server(fake_server):
 
     items = list(stream_answer(card_request(), backend, outcome))
 
-    assert items == ["Express delivery ", "takes 2 days."]
+    assert items == ["Express delivery ", "takes 2 ", "days."]
     assert (outcome.answered_by, outcome.text) == ("vllm", "Express delivery takes 2 days.")
     backend.close()
 

@@ -1,0 +1,175 @@
+"""Judge a model's output as if the model were compromised: what may the visitor see of it?
+
+Plain Python. The prompt's rules ask a model to behave; nothing makes it. A model talked round
+by a visitor, or by text planted in the knowledge graph, may say anything, so its output is
+checked here before a word of it is shown, and whatever fails is replaced by the template
+answer (`chatbot.llm.answering`). It fails when it:
+
+- holds the prompt's canary (`canary`), or repeats the rules or the prompt's tags
+  (`prompt_leak`): the model was talked into revealing its prompt;
+- holds a link, an address or an image the facts and the template answer do not
+  (`foreign_link`): a link carries data out, and the words around it are the hijacker's;
+- looks like a tool call or an action marker (`tool_call`): the model cannot act, and an answer
+  claiming it did would mislead;
+- states a number the facts do not (`unsupported_number`, `chatbot.llm.grounding`);
+- is mostly words the facts, the template answer and a customer service's usual phrasing never
+  use (`off_topic`): a model made to say something of its own.
+
+Markdown and HTML that pass are flattened to plain text (`chatbot.llm.markup`). Only what the
+visitor would read is judged for numbers and words; the raw output for everything else.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chatbot.llm.base import AnswerRequest
+from chatbot.llm.grounding import (
+    EMPTY,
+    PROMPT_LEAK,
+    UNSUPPORTED_NUMBER,
+    GroundingCheck,
+    leaks_prompt,
+)
+from chatbot.llm.markup import (
+    has_image,
+    links_in,
+    normalised_link,
+    plain_text,
+    settled_prefix,
+)
+from chatbot.llm.prompts import canary
+
+CANARY = "canary"
+FOREIGN_LINK = "foreign_link"
+TOOL_CALL = "tool_call"
+OFF_TOPIC = "off_topic"
+
+# A run of the canary this long, letters only, is a leak; a shorter one may be chance.
+_CANARY_RUN = 10
+_TOOL_CALL = re.compile(
+    r"\b(?:actions?|tools?|functions?|tool_calls?|function_calls?|commands?)\s*[:=]"
+    r"|[{,]\s*\"(?:name|tool|tools|function|action|arguments|parameters|tool_calls?)\"\s*:"
+    r"|</?\s*(?:tool_call|tool_use|function_call|function|tool|invoke|action)\b"
+    r"|\[\s*/?(?:handoff|hand[ _-]?off|escalate|transfer|action|tool|tool_calls?|call|block)\b"
+    r"|\b[a-z]+(?:_[a-z]+)+\s*\(",
+    re.IGNORECASE,
+)
+_SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b", re.IGNORECASE)
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
+# Beyond this share of its words from outside the facts, an answer is the model's own.
+_OFF_TOPIC_SHARE = 0.4
+_STOP_WORDS_TEXT = """the and for are but not you your yours our ours its his her hers their
+    they them this
+    that these those with from into onto about than then there here what which who whom whose
+    when where why how all any each both few more most other some such only own same too very
+    can will just was were been being have has had having does did doing would could should
+    may might must shall also yet still nor off out over under again once him she himself
+    herself itself themselves yourself yourselves myself ourselves let lets it's i'm i've don't
+    can't won't isn't aren't doesn't didn't that's there's you're you'll you've we're we'll
+    one get got"""
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+# The phrasing of a customer service that no fact needs: greetings, apologies, offers of help.
+_SERVICE_WORDS_TEXT = """hello hi hey thanks thank welcome please sorry apologise apologize
+    unfortunately afraid happy glad help helping assist assistance sure certainly course okay
+    yes information informations details know question questions answer ask asking asked
+    contact connect connecting touch human agent agents colleague colleagues team person
+    someone speak talk chat transfer put like want need anything else today able unable
+    currently right now moment usually typically normally simply just need needs note
+    noted see understand mean hope great good kind regards customer service support available
+    find found check look looking let tell told say said give provide share
+    cost costs take takes make made via using use per each every within around about least
+    working days day hours business next new time soon way sent send receive received
+    done ready possible again also"""
+
+
+class OutputGuard:
+    """Judge and flatten one request's model output, as it streams and once it is complete."""
+
+    def __init__(self, request: AnswerRequest) -> None:
+        self.grounding = GroundingCheck(request)
+        allowed = " \n ".join([*request.facts, request.template_answer])
+        self.allowed_links = {normalised_link(link) for link in links_in(allowed)}
+        self.allowed_identifiers = {name.lower() for name in _SNAKE_CASE.findall(allowed)}
+        self.allowed_stems = {_stem(word) for word in _words(allowed)} | _SERVICE_STEMS
+        self.canary_runs = _runs(canary(), _CANARY_RUN)
+
+    def visible(self, output: str) -> str:
+        """Return what the visitor reads of a complete output: its plain text."""
+        return plain_text(output)
+
+    def visible_so_far(self, output: str) -> str:
+        """Return what the visitor may read of a growing output: its settled plain text."""
+        return plain_text(settled_prefix(output))
+
+    def problem(self, output: str) -> str | None:
+        """Return why a complete output may not be shown, or None when it may."""
+        text = self.visible(output)
+        if not text.strip():
+            return EMPTY
+        problem = self._problem_in(output, text)
+        if problem is not None:
+            return problem
+        problem = self.grounding.problem(text)
+        if problem is not None:
+            return problem
+        if self.is_off_topic(text):
+            return OFF_TOPIC
+        return None
+
+    def problem_so_far(self, output: str) -> str | None:
+        """Return why a growing output can already not stand, or None while it still may."""
+        if self._holds_canary(output):
+            return CANARY
+        settled = settled_prefix(output)
+        return self._problem_in(settled, plain_text(settled))
+
+    def is_off_topic(self, text: str) -> bool:
+        """Return whether too many of the text's words come from neither facts nor service."""
+        words = [word for word in _words(text) if word not in _STOP_WORDS]
+        foreign = [word for word in words if _stem(word) not in self.allowed_stems]
+        return bool(words) and len(foreign) / len(words) > _OFF_TOPIC_SHARE
+
+    def _problem_in(self, raw: str, text: str) -> str | None:
+        if self._holds_canary(raw):
+            return CANARY
+        if leaks_prompt(raw):
+            return PROMPT_LEAK
+        if has_image(raw) or self._foreign_links(raw):
+            return FOREIGN_LINK
+        if self._calls_a_tool(raw):
+            return TOOL_CALL
+        if self.grounding.unsupported_digits(text):
+            return UNSUPPORTED_NUMBER
+        return None
+
+    def _holds_canary(self, output: str) -> bool:
+        letters = re.sub(r"[^a-z]", "", output.lower())
+        return any(run in letters for run in self.canary_runs)
+
+    def _foreign_links(self, output: str) -> list[str]:
+        return [
+            link for link in links_in(output) if normalised_link(link) not in self.allowed_links
+        ]
+
+    def _calls_a_tool(self, output: str) -> bool:
+        if _TOOL_CALL.search(output):
+            return True
+        names = {name.lower() for name in _SNAKE_CASE.findall(output)}
+        return bool(names - self.allowed_identifiers)
+
+
+def _words(text: str) -> list[str]:
+    return [word.lower() for word in _LETTERS.findall(text)]
+
+
+def _stem(word: str) -> str:
+    """Return a crude stem: "cards" and "card", "arrives" and "arriving" share one."""
+    return word.rstrip("s")[:5]
+
+
+def _runs(text: str, length: int) -> set[str]:
+    return {text[start : start + length] for start in range(len(text) - length + 1)}
+
+
+_SERVICE_STEMS = frozenset(_stem(word) for word in _SERVICE_WORDS_TEXT.split())
