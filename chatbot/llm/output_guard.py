@@ -9,11 +9,14 @@ answer (`chatbot.llm.answering`). It fails when it:
   (`prompt_leak`): the model was talked into revealing its prompt;
 - holds a link, an address or an image the facts and the template answer do not
   (`foreign_link`): a link carries data out, and the words around it are the hijacker's;
-- looks like a tool call or an action marker (`tool_call`): the model cannot act, and an answer
-  claiming it did would mislead;
-- states a number the facts do not (`unsupported_number`, `chatbot.llm.grounding`);
-- is mostly words the facts, the template answer and a customer service's usual phrasing never
-  use (`off_topic`): a model made to say something of its own.
+- looks like a tool call or an action marker (`tool_call`), or claims an action was taken
+  (`claimed_action`: "I have blocked your card"): the model cannot act, and an answer saying
+  it did would mislead;
+- states a number the facts do not (`unsupported_number`, `chatbot.llm.grounding`), a price of
+  nothing ("free", "no fee") included;
+- talks about itself, its rules or its instructions (`off_topic`), or is mostly words the
+  facts, the template answer and a customer service's usual phrasing never use (`off_topic`):
+  a model made to play a part or to say something of its own.
 
 Markdown and HTML that pass are flattened to plain text (`chatbot.llm.markup`). Only what the
 visitor would read is judged for numbers and words; the raw output for everything else.
@@ -22,6 +25,7 @@ visitor would read is judged for numbers and words; the raw output for everythin
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from chatbot.llm.base import AnswerRequest
 from chatbot.llm.grounding import (
@@ -43,6 +47,7 @@ from chatbot.llm.prompts import canary
 CANARY = "canary"
 FOREIGN_LINK = "foreign_link"
 TOOL_CALL = "tool_call"
+CLAIMED_ACTION = "claimed_action"
 OFF_TOPIC = "off_topic"
 
 # A run of the canary this long, letters only, is a leak; a shorter one may be chance.
@@ -53,6 +58,33 @@ _TOOL_CALL = re.compile(
     r"|</?\s*(?:tool_call|tool_use|function_call|function|tool|invoke|action)\b"
     r"|\[\s*/?(?:handoff|hand[ _-]?off|escalate|transfer|action|tool|tool_calls?|call|block)\b"
     r"|\b[a-z]+(?:_[a-z]+)+\s*\(",
+    re.IGNORECASE,
+)
+_CLAIMED_ACTION = re.compile(
+    r"\b(?:i|we)(?:'ve| have| just| already)*\s+(?:now\s+)?(?:blocked|frozen|froze|cancell?ed|"
+    r"transferred|refunded|closed|unblocked|escalated|deleted|reset|changed|updated|raised|"
+    r"reported|ordered|sent|handed|passed|forwarded|opened|disabled|enabled|activated|"
+    r"deactivated|locked|unlocked|taken care)\b"
+    r"|\b(?:has|have) been (?:successfully )?(?:blocked|frozen|cancell?ed|transferred|refunded|"
+    r"closed|unblocked|escalated|deleted|reset|locked|unlocked|disabled|activated|deactivated)\b"
+    r"|\b(?:is|are) now (?:blocked|frozen|cancell?ed|closed|unblocked|locked|unlocked|disabled|"
+    r"active|activated|deactivated)\b",
+    re.IGNORECASE,
+)
+# A price of nothing is a number too: "free" says 0 as surely as "£0" does.
+_NOTHING_TO_PAY = re.compile(
+    r"\b(?:free|for nothing|no (?:fee|charge|cost)s?|at no (?:extra )?(?:cost|charge)|"
+    r"without (?:a |any )?(?:fee|charge|cost)|complimentary|gratis|gratuit\w*|kostenlos\w*|"
+    r"gebührenfrei|gratuito|gratuita|gratuitos|gratuitas|darmow\w*|bezpłatn\w*)\b",
+    re.IGNORECASE,
+)
+# Words about the model itself, which no answer about the company needs.
+_ABOUT_ITSELF = re.compile(
+    r"\b(?:rules?|instructions?|guidelines?|prompts?|system message|jailbreak\w*|"
+    r"unrestricted|unfiltered|uncensored|developer mode|DAN|persona|restrictions?|"
+    r"language model|AI model|as an AI|règles|consignes|Regeln|Anweisungen|reglas|"
+    r"instrucciones|regole|istruzioni|regels|instructies|regras|instruções|zasady|"
+    r"instrukcje)\b",
     re.IGNORECASE,
 )
 _SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b", re.IGNORECASE)
@@ -89,10 +121,11 @@ class OutputGuard:
     def __init__(self, request: AnswerRequest) -> None:
         self.grounding = GroundingCheck(request)
         allowed = " \n ".join([*request.facts, request.template_answer])
+        self.allowed_text = allowed.lower()
         self.allowed_links = {normalised_link(link) for link in links_in(allowed)}
         self.allowed_identifiers = {name.lower() for name in _SNAKE_CASE.findall(allowed)}
         self.allowed_stems = {_stem(word) for word in _words(allowed)} | _SERVICE_STEMS
-        self.canary_runs = _runs(canary(), _CANARY_RUN)
+        self.canary_runs = _runs(canary(), _CANARY_RUN) | _runs(canary()[::-1], _CANARY_RUN)
 
     def visible(self, output: str) -> str:
         """Return what the visitor reads of a complete output: its plain text."""
@@ -105,14 +138,16 @@ class OutputGuard:
     def problem(self, output: str) -> str | None:
         """Return why a complete output may not be shown, or None when it may."""
         text = self.visible(output)
-        if not text.strip():
-            return EMPTY
         problem = self._problem_in(output, text)
         if problem is not None:
             return problem
+        if not text.strip():
+            return EMPTY
         problem = self.grounding.problem(text)
         if problem is not None:
             return problem
+        if self._states_nothing_to_pay(text):
+            return UNSUPPORTED_NUMBER
         if self.is_off_topic(text):
             return OFF_TOPIC
         return None
@@ -125,7 +160,10 @@ class OutputGuard:
         return self._problem_in(settled, plain_text(settled))
 
     def is_off_topic(self, text: str) -> bool:
-        """Return whether too many of the text's words come from neither facts nor service."""
+        """Return whether the text talks about the model, or too many of its words come from
+        neither the facts nor a customer service's phrasing."""
+        if self._is_new(_ABOUT_ITSELF, text):
+            return True
         words = [word for word in _words(text) if word not in _STOP_WORDS]
         foreign = [word for word in words if _stem(word) not in self.allowed_stems]
         return bool(words) and len(foreign) / len(words) > _OFF_TOPIC_SHARE
@@ -133,15 +171,29 @@ class OutputGuard:
     def _problem_in(self, raw: str, text: str) -> str | None:
         if self._holds_canary(raw):
             return CANARY
-        if leaks_prompt(raw):
-            return PROMPT_LEAK
         if has_image(raw) or self._foreign_links(raw):
             return FOREIGN_LINK
+        if leaks_prompt(raw):
+            return PROMPT_LEAK
         if self._calls_a_tool(raw):
             return TOOL_CALL
+        if self._is_new(_CLAIMED_ACTION, text):
+            return CLAIMED_ACTION
         if self.grounding.unsupported_digits(text):
             return UNSUPPORTED_NUMBER
         return None
+
+    def _states_nothing_to_pay(self, text: str) -> bool:
+        return Decimal(0) not in self.grounding.allowed_numbers and self._is_new(
+            _NOTHING_TO_PAY, text
+        )
+
+    def _is_new(self, pattern: re.Pattern, text: str) -> bool:
+        """Return whether the text matches a pattern that neither facts nor template do."""
+        return any(
+            not re.search(rf"\b{re.escape(match.group().lower())}\b", self.allowed_text)
+            for match in pattern.finditer(text)
+        )
 
     def _holds_canary(self, output: str) -> bool:
         letters = re.sub(r"[^a-z]", "", output.lower())
