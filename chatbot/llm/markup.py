@@ -4,8 +4,9 @@ Plain Python. A chat answer is plain sentences. Markdown and HTML in a model's o
 model's habit at best and a hijacked model's tool at worst: a link or an image carries data
 out in its address, a heading or a code block dresses up an answer the facts do not hold.
 `links_in` finds every address in the raw output, wherever it hides (a Markdown link or image,
-an HTML attribute, an autolink, a bare domain); `plain_text` keeps the words and drops the
-markup; `settled_prefix` is how much of a growing answer can already be read that way.
+an HTML attribute, an autolink, a bare domain, an e-mail address); `plain_text` keeps the words
+and drops the markup; `settled_prefix` is how much of a growing answer can already be read that
+way, and `complete_sentences` how much of that makes whole sentences.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ _BARE_DOMAIN = (
     rf"(?<![\w@.])(?:[a-z0-9-]+\.)+(?:{_TOP_LEVEL})\b(?:[/?#][^\s<>\"'`)\]]*)?"
     r"|(?<![\w@.])(?:[a-z0-9-]+\.)+[a-z]{2,24}/[^\s<>\"'`)\]]*"
 )
-_LINK = re.compile(rf"{_SCHEMED}|{_WWW}|{_BARE_DOMAIN}", re.IGNORECASE)
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_LINK = re.compile(rf"{_SCHEMED}|{_EMAIL}|{_WWW}|{_BARE_DOMAIN}", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?'\"*_~"
 
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\n]*)\)")
@@ -43,6 +45,7 @@ _STRONG = re.compile(r"\*\*|__|~~")
 _EMPHASIS = re.compile(r"(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*])")
 _BACKTICKS = re.compile(r"`+")
 _OPENERS = {"[": "]", "(": ")", "<": ">"}
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？:;])[\s]+|\n+")
 
 
 def links_in(text: str) -> list[str]:
@@ -96,6 +99,17 @@ def settled_prefix(text: str) -> str:
     if cut and settled[cut - 1] == "!":
         cut -= 1
     return settled[:cut]
+
+
+def complete_sentences(text: str) -> str:
+    """Return the text up to the end of its last complete sentence (or line)."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else ""
+
+
+def sentences(text: str) -> list[str]:
+    """Return the text's sentences (and lines), without the blank ones."""
+    return [part for part in _SENTENCE_END.split(text) if part.strip()]
 
 
 def _first_unclosed(text: str) -> int | None:

@@ -19,7 +19,9 @@ answer (`chatbot.llm.answering`). It fails when it:
   a model made to play a part or to say something of its own.
 
 Markdown and HTML that pass are flattened to plain text (`chatbot.llm.markup`). Only what the
-visitor would read is judged for numbers and words; the raw output for everything else.
+visitor would read is judged for numbers and words; the raw output for everything else. While
+the output streams, the visitor is shown only whole sentences, each judged on its own (and with
+all before it) before a word of it appears.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from chatbot.llm.grounding import (
     leaks_prompt,
 )
 from chatbot.llm.markup import (
+    complete_sentences,
     has_image,
     links_in,
     normalised_link,
     plain_text,
+    sentences,
     settled_prefix,
 )
 from chatbot.llm.prompts import canary
@@ -91,6 +95,10 @@ _SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b", re.IGNORECASE)
 _LETTERS = re.compile(r"[^\W\d_]{3,}")
 # Beyond this share of its words from outside the facts, an answer is the model's own.
 _OFF_TOPIC_SHARE = 0.4
+# ... and of at least this many such words (one word, "Good news!", is a manner of speaking).
+_FOREIGN_WORDS = 2
+# Two forms of one word differ by at most this many letters after their first five.
+_ENDING_LETTERS = 2
 _STOP_WORDS_TEXT = """the and for are but not you your yours our ours its his her hers their
     they them this
     that these those with from into onto about than then there here what which who whom whose
@@ -124,7 +132,7 @@ class OutputGuard:
         self.allowed_text = allowed.lower()
         self.allowed_links = {normalised_link(link) for link in links_in(allowed)}
         self.allowed_identifiers = {name.lower() for name in _SNAKE_CASE.findall(allowed)}
-        self.allowed_stems = {_stem(word) for word in _words(allowed)} | _SERVICE_STEMS
+        self.allowed_words = _Vocabulary([*_words(allowed), *_SERVICE_WORDS_TEXT.split()])
         self.canary_runs = _runs(canary(), _CANARY_RUN) | _runs(canary()[::-1], _CANARY_RUN)
 
     def visible(self, output: str) -> str:
@@ -132,8 +140,9 @@ class OutputGuard:
         return plain_text(output)
 
     def visible_so_far(self, output: str) -> str:
-        """Return what the visitor may read of a growing output: its settled plain text."""
-        return plain_text(settled_prefix(output))
+        """Return what the visitor may read of a growing output: the plain text of its settled
+        complete sentences, each of which `problem_so_far` has judged whole."""
+        return plain_text(complete_sentences(settled_prefix(output)))
 
     def problem(self, output: str) -> str | None:
         """Return why a complete output may not be shown, or None when it may."""
@@ -157,16 +166,27 @@ class OutputGuard:
         if self._holds_canary(output):
             return CANARY
         settled = settled_prefix(output)
-        return self._problem_in(settled, plain_text(settled))
+        text = plain_text(settled)
+        problem = self._problem_in(settled, text)
+        if problem is not None:
+            return problem
+        if self._states_nothing_to_pay(text):
+            return UNSUPPORTED_NUMBER
+        if self.is_off_topic(plain_text(complete_sentences(settled))):
+            return OFF_TOPIC
+        return None
 
     def is_off_topic(self, text: str) -> bool:
         """Return whether the text talks about the model, or too many of its words come from
         neither the facts nor a customer service's phrasing."""
         if self._is_new(_ABOUT_ITSELF, text):
             return True
+        return any(self._is_foreign(part) for part in [text, *sentences(text)])
+
+    def _is_foreign(self, text: str) -> bool:
         words = [word for word in _words(text) if word not in _STOP_WORDS]
-        foreign = [word for word in words if _stem(word) not in self.allowed_stems]
-        return bool(words) and len(foreign) / len(words) > _OFF_TOPIC_SHARE
+        foreign = [word for word in words if word not in self.allowed_words]
+        return len(foreign) >= _FOREIGN_WORDS and len(foreign) / len(words) > _OFF_TOPIC_SHARE
 
     def _problem_in(self, raw: str, text: str) -> str | None:
         if self._holds_canary(raw):
@@ -215,13 +235,21 @@ def _words(text: str) -> list[str]:
     return [word.lower() for word in _LETTERS.findall(text)]
 
 
-def _stem(word: str) -> str:
-    """Return a crude stem: "cards" and "card", "arrives" and "arriving" share one."""
-    return word.rstrip("s")[:5]
+class _Vocabulary:
+    """Words, and the forms of them that differ only in their ending: "cards" is "card",
+    "delivered" is "delivery", "arriving" is "arrives"; "everyone" is not "every"."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.lengths: dict[str, set[int]] = {}
+        for word in words:
+            word = word.rstrip("s")
+            self.lengths.setdefault(word[:5], set()).add(len(word))
+
+    def __contains__(self, word: str) -> bool:
+        word = word.rstrip("s")
+        lengths = self.lengths.get(word[:5], ())
+        return any(abs(len(word) - length) <= _ENDING_LETTERS for length in lengths)
 
 
 def _runs(text: str, length: int) -> set[str]:
     return {text[start : start + length] for start in range(len(text) - length + 1)}
-
-
-_SERVICE_STEMS = frozenset(_stem(word) for word in _SERVICE_WORDS_TEXT.split())
