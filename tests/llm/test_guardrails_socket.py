@@ -141,8 +141,9 @@ async def test_nothing_the_model_says_blocks_a_card_hands_off_or_writes(
     control, _ = await conversation(attack, CARD_QUESTION)
     assert with_model == await database_sync_to_async(written)(control.conversation_id)
     # and nothing was handed off, audited or sent anywhere.
-    owner, _, handoffs = with_model
-    assert (owner, handoffs) == (Conversation.Owner.BOT, [None, None])
+    owner, _, decisions = with_model
+    assert owner == Conversation.Owner.BOT
+    assert [handoff for _, handoff in decisions] == [None, None]
     counts = await database_sync_to_async(
         lambda: [model.objects.count() for model in (Handoff, AuditEntry, WebhookEvent)]
     )()
@@ -150,8 +151,9 @@ async def test_nothing_the_model_says_blocks_a_card_hands_off_or_writes(
 
 
 def written(conversation_id: str) -> tuple:
-    """Return what a conversation's turns left: its owner, its events, its turns' handoffs."""
+    """Return what a conversation's turns left: its owner, events, decisions and handoffs."""
     conversation = Conversation.objects.get(pk=conversation_id)
     events = list(conversation.events.order_by("seq").values_list("kind", "author"))
     turns = Turn.objects.filter(conversation=conversation).order_by("id")
-    return conversation.owner, events, [turn.trace.get("handoff") for turn in turns]
+    decisions = [(turn.trace.get("decision"), turn.trace.get("handoff")) for turn in turns]
+    return conversation.owner, events, decisions
