@@ -22,10 +22,11 @@ _TOP_LEVEL = (
     "eu|us|ai|site|online|link|click|example|ms|be|ch|at|se|no|dk|fi|ie|in|jp|br|ca|au"
 )
 _BARE_DOMAIN = (
-    rf"(?<![\w@.])(?:[a-z0-9-]+\.)+(?:{_TOP_LEVEL})\b(?:[/?#][^\s<>\"'`)\]]*)?"
-    r"|(?<![\w@.])(?:[a-z0-9-]+\.)+[a-z]{2,24}/[^\s<>\"'`)\]]*"
+    rf"(?<![\w@.-])(?:[a-z0-9-]{{1,63}}\.)+(?:{_TOP_LEVEL})\b(?:[/?#][^\s<>\"'`)\]]*)?"
+    r"|(?<![\w@.-])(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}/[^\s<>\"'`)\]]*"
 )
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# Lengths bounded and starts anchored, so that a long run of letters costs linear time.
+_EMAIL = r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"
 _LINK = re.compile(rf"{_SCHEMED}|{_EMAIL}|{_WWW}|{_BARE_DOMAIN}", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?'\"*_~"
 

@@ -56,6 +56,8 @@ OFF_TOPIC = "off_topic"
 
 # A run of the canary this long, letters only, is a leak; a shorter one may be chance.
 _CANARY_RUN = 10
+# While the output streams, the canary is sought in this many characters at its end.
+_CANARY_TAIL = 400
 _TOOL_CALL = re.compile(
     r"\b(?:actions?|tools?|functions?|tool_calls?|function_calls?|commands?)\s*[:=]"
     r"|[{,]\s*\"(?:name|tool|tools|function|action|arguments|parameters|tool_calls?)\"\s*:"
@@ -133,6 +135,7 @@ class OutputGuard:
         self.allowed_links = {normalised_link(link) for link in links_in(allowed)}
         self.allowed_identifiers = {name.lower() for name in _SNAKE_CASE.findall(allowed)}
         self.allowed_words = _Vocabulary([*_words(allowed), *_SERVICE_WORDS_TEXT.split()])
+        self._judged = ""  # the settled text `problem_so_far` last found nothing in
         self.canary_runs = _runs(canary(), _CANARY_RUN) | _runs(canary()[::-1], _CANARY_RUN)
 
     def visible(self, output: str) -> str:
@@ -163,9 +166,13 @@ class OutputGuard:
 
     def problem_so_far(self, output: str) -> str | None:
         """Return why a growing output can already not stand, or None while it still may."""
-        if self._holds_canary(output):
+        # Earlier text was searched on earlier pieces: the tail holds whatever is new.
+        if self._holds_canary(output[-_CANARY_TAIL:]):
             return CANARY
         settled = settled_prefix(output)
+        if settled == self._judged:
+            return None  # nothing new to judge until a word or a bracket is complete
+        self._judged = settled
         text = plain_text(settled)
         problem = self._problem_in(settled, text)
         if problem is not None:
