@@ -145,7 +145,7 @@ class OutputGuard:
     def visible_so_far(self, output: str) -> str:
         """Return what the visitor may read of a growing output: the plain text of its settled
         complete sentences, each of which `problem_so_far` has judged whole."""
-        return plain_text(complete_sentences(settled_prefix(output)))
+        return complete_sentences(plain_text(settled_prefix(output)))
 
     def problem(self, output: str) -> str | None:
         """Return why a complete output may not be shown, or None when it may."""
@@ -179,7 +179,7 @@ class OutputGuard:
             return problem
         if self._states_nothing_to_pay(text):
             return UNSUPPORTED_NUMBER
-        if self.is_off_topic(plain_text(complete_sentences(settled))):
+        if self.is_off_topic(complete_sentences(text)):
             return OFF_TOPIC
         return None
 
@@ -198,11 +198,12 @@ class OutputGuard:
     def _problem_in(self, raw: str, text: str) -> str | None:
         if self._holds_canary(raw):
             return CANARY
-        if has_image(raw) or self._foreign_links(raw):
+        # Both: markup can hide an address or a name ("_evil.com/x_") that flattening reveals.
+        if has_image(raw) or self._foreign_links(raw) or self._foreign_links(text):
             return FOREIGN_LINK
-        if leaks_prompt(raw):
+        if leaks_prompt(raw) or leaks_prompt(text):
             return PROMPT_LEAK
-        if self._calls_a_tool(raw):
+        if self._calls_a_tool(raw) or self._calls_a_tool(text):
             return TOOL_CALL
         if self._is_new(_CLAIMED_ACTION, text):
             return CLAIMED_ACTION

@@ -44,6 +44,8 @@ def test_an_honest_answer_from_the_facts_passes(guard, answer):
         (f"![card]({HELP_PAGE})", "foreign_link"),
         ('Your card <img src="https://evil.example/p.gif"> is on its way.', "foreign_link"),
         ("javascript:alert(document.cookie)", "foreign_link"),
+        ("A new card is £4.99 at _evil.com/new_ today.", "foreign_link"),
+        ("A new card is £4.99: _block_card_ done.", "tool_call"),
         ('{"tool": "block_card", "arguments": {}}', "tool_call"),
         ("ACTION: block_card", "tool_call"),
         ("[handoff] Connecting you now.", "tool_call"),
@@ -120,3 +122,12 @@ def test_a_price_of_nothing_passes_when_the_facts_hold_a_zero():
     guard = OutputGuard(card_request(facts=("Virtual card: fee = 0",), template_answer="..."))
 
     assert guard.problem("A virtual card is free.") is None
+
+
+def test_a_sentence_end_inside_markup_never_shows_what_the_markup_hid(guard):
+    growing = "A new card costs £4.99. <x The fee is £0. > Thanks. "
+
+    shown = guard.visible_so_far(growing)
+
+    assert shown == "A new card costs £4.99.  Thanks. "
+    assert guard.problem_so_far(growing) is None
