@@ -102,14 +102,13 @@ _FOREIGN_WORDS = 2
 # Two forms of one word differ by at most this many letters after their first five.
 _ENDING_LETTERS = 2
 _STOP_WORDS_TEXT = """the and for are but not you your yours our ours its his her hers their
-    they them this
-    that these those with from into onto about than then there here what which who whom whose
-    when where why how all any each both few more most other some such only own same too very
-    can will just was were been being have has had having does did doing would could should
-    may might must shall also yet still nor off out over under again once him she himself
-    herself itself themselves yourself yourselves myself ourselves let lets it's i'm i've don't
-    can't won't isn't aren't doesn't didn't that's there's you're you'll you've we're we'll
-    one get got"""
+    they them this that these those with from into onto about than then there here what which
+    who whom whose when where why how all any each both few more most other some such only own
+    same too very can will just was were been being have has had having does did doing would
+    could should may might must shall also yet still nor off out over under again once him she
+    himself herself itself themselves yourself yourselves myself ourselves let lets it's i'm
+    i've don't can't won't isn't aren't doesn't didn't that's there's you're you'll you've
+    we're we'll one get got"""
 _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 # The phrasing of a customer service that no fact needs: greetings, apologies, offers of help.
 _SERVICE_WORDS_TEXT = """hello hi hey thanks thank welcome please sorry apologise apologize
