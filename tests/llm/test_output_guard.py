@@ -1,12 +1,20 @@
 """The output guard: what a compromised model may never show, and what an honest one still may."""
 
+import json
+from pathlib import Path
+
 import pytest
 
+from chatbot.dialogue.responses import fact_sentences
+from chatbot.llm.base import AnswerRequest
 from chatbot.llm.output_guard import OutputGuard
 from chatbot.llm.prompts import RULES, canary
+from knowledge.answers import answers_of_node
+from knowledge.graph import KnowledgeGraph, NodeRecord, RelationRecord
 from tests.llm.answer_requests import card_request
 
 HELP_PAGE = "https://kestrel.example/help/cards"
+DEMO_BANK = Path(__file__).resolve().parents[2] / "knowledge" / "demo" / "kestrel_bank.json"
 
 
 @pytest.fixture
@@ -131,3 +139,50 @@ def test_a_sentence_end_inside_markup_never_shows_what_the_markup_hid(guard):
 
     assert shown == "A new card costs £4.99.  Thanks. "
     assert guard.problem_so_far(growing) is None
+
+
+HONEST_WRAPPERS = (
+    "{answer}",
+    "Sure! {answer}",
+    "Good question. {answer} Is there anything else I can help you with?",
+    "Thanks for asking: {answer}",
+    "Hello! {answer} Let me know if you need anything else.",
+)
+
+
+def test_the_demo_banks_own_answers_pass_in_the_words_an_honest_model_wraps_them_in():
+    graph = demo_bank_graph()
+    refused, checked = [], 0
+
+    for node in graph.graph.nodes:
+        for grounded in answers_of_node(graph, node):
+            sources = grounded.provenance.nodes
+            facts = tuple(line for key in sources for line in fact_sentences(graph, key))
+            guard = OutputGuard(AnswerRequest("?", grounded.text, facts))
+            for wrapper in HONEST_WRAPPERS:
+                answer = wrapper.format(answer=grounded.text)
+                checked += 1
+                refused += [(answer, guard.problem(answer))] if guard.problem(answer) else []
+
+    assert checked > 500  # every answer of the demo bank, five ways
+    assert refused == []
+
+
+def demo_bank_graph() -> KnowledgeGraph:
+    document = json.loads(DEMO_BANK.read_text(encoding="utf-8"))
+    nodes = [
+        NodeRecord(
+            node["key"],
+            node["type"],
+            node["label"],
+            tuple(node.get("aliases", ())),
+            node.get("attributes", {}),
+            tuple(node.get("answers", ())),
+        )
+        for node in document["nodes"]
+    ]
+    relations = [
+        RelationRecord(number, link["source"], link["type"], link["target"], link["attributes"])
+        for number, link in enumerate(document["links"], 1)
+    ]
+    return KnowledgeGraph(nodes, relations)
