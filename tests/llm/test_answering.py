@@ -212,3 +212,17 @@ def test_the_configured_transformers_backend_loads_nothing_until_asked(settings,
 
     assert isinstance(backend, LocalModelBackend)
     assert backend.config.model_path == "/nowhere"
+
+
+def test_an_answer_whose_flattened_end_changes_what_was_shown_is_shown_again_whole():
+    backend = ScriptedBackend(["A new card is £4.99.\n", "**</b> *"])
+
+    items, outcome = answer(backend)
+
+    assert items == ["A new card is £4.99.\n", " ", Replace("A new card is £4.99.\n")]
+    assert (outcome.answered_by, outcome.fallback_reason, outcome.is_replaced) == (
+        "vllm",
+        None,
+        True,
+    )
+    assert outcome.text == "A new card is £4.99.\n"
