@@ -3,9 +3,10 @@
 The visitor always gets an answer. The model is assumed compromised (docs/guardrails.md): only
 what `chatbot.llm.output_guard` passes of its output is shown, as plain text, a whole sentence
 at a time and only once the guard has judged it (a number, an address or a bracket that later
-pieces could still change waits), so nothing it refuses is on screen even for a moment. A model that fails, or whose output the
-guard refuses, before anything was shown is replaced by the template answer, streamed; after
-something was shown, it is followed by `Replace(template_answer)`. `AnswerOutcome` records
+pieces could still change waits), so nothing it refuses is on screen even for a moment. A
+model that fails, or whose output the guard refuses, before anything was shown is replaced by
+the template answer, streamed; after something was shown, it is followed by
+`Replace(template_answer)`. `AnswerOutcome` records
 which backend's text stood and why a fallback happened.
 """
 
