@@ -1,9 +1,13 @@
 """Stream one answer from the configured backend, falling back to the template answer.
 
-The visitor always gets an answer. A model that fails before its first piece is replaced by
-the template answer, streamed; one that fails after it, or whose complete answer states a
-number the facts do not (or repeats its rules), is followed by `Replace(template_answer)`.
-`AnswerOutcome` records which backend's text stood and why a fallback happened.
+The visitor always gets an answer. The model is assumed compromised (docs/guardrails.md): only
+what `chatbot.llm.output_guard` passes of its output is shown, as plain text, a whole sentence
+at a time and only once the guard has judged it (a number, an address or a bracket that later
+pieces could still change waits), so nothing it refuses is on screen even for a moment. A
+model that fails, or whose output the guard refuses, before anything was shown is replaced by
+the template answer, streamed; after something was shown, it is followed by
+`Replace(template_answer)`. `AnswerOutcome` records
+which backend's text stood and why a fallback happened.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chatbot.llm.base import AnswerRequest, Backend, BackendError, LlmConfig, Replace
-from chatbot.llm.grounding import GroundingCheck
+from chatbot.llm.output_guard import OutputGuard
 from chatbot.llm.template import TemplateBackend
 
 logger = logging.getLogger(__name__)
@@ -26,8 +30,9 @@ class AnswerOutcome:
 
     `backend` is the backend asked, `answered_by` the one whose text the visitor was left with
     ("template" after a fallback), `fallback_reason` why it fell back (a BackendError reason,
-    "unsupported_number", "prompt_leak", "empty" or "error"; None without a fallback), `text`
-    the final answer and `is_replaced` whether a Replace was yielded.
+    one of the guard's: "unsupported_number", "prompt_leak", "canary", "foreign_link",
+    "tool_call", "off_topic", "empty"; or "error"; None without a fallback), `text` the final
+    answer and `is_replaced` whether a Replace was yielded.
     """
 
     backend: str = ""
@@ -60,7 +65,7 @@ def stream_answer(
         yield from _template_answer(request, backend, outcome)
         return
     streamed: list[str] = []
-    reason = yield from _model_answer(request, backend, streamed)
+    reason = yield from _model_answer(request, backend, streamed, outcome)
     if reason is None:
         outcome.answered_by, outcome.text = backend.name, "".join(streamed)
         return
@@ -74,21 +79,27 @@ def stream_answer(
         yield from _template_answer(request, TemplateBackend(), outcome)
 
 
-def _model_answer(request: AnswerRequest, backend: Backend, streamed: list[str]):
-    """Yield the model's pieces, noting each in `streamed`; return why its answer cannot stand."""
-    check = GroundingCheck(request)
+def _model_answer(
+    request: AnswerRequest, backend: Backend, streamed: list[str], outcome: AnswerOutcome
+):
+    """Yield what the visitor may read of the model's output as it settles; return why the
+    output cannot stand, or None when it stood (noted in `streamed`)."""
+    guard = OutputGuard(request)
     pieces = None
-    text = ""
+    output = ""
     try:
         pieces = iter(backend.stream(request))
         for piece in pieces:
-            text += piece
-            problem = check.problem_so_far(text)
+            output += piece
+            problem = guard.problem_so_far(output)
             if problem is not None:
                 return problem
-            if piece:
-                streamed.append(piece)
-                yield piece
+            shown = "".join(streamed)
+            visible = guard.visible_so_far(output)
+            # Flattening may yet change what a longer output reads as: it waits for the end.
+            if visible.startswith(shown) and len(visible) > len(shown):
+                streamed.append(visible[len(shown) :])
+                yield streamed[-1]
     except BackendError as error:
         logger.info("The %s backend failed: %s", backend.name, error)
         return error.reason
@@ -99,7 +110,24 @@ def _model_answer(request: AnswerRequest, backend: Backend, streamed: list[str])
         close = getattr(pieces, "close", None)
         if close is not None:
             close()  # stops the request or the generation when the answer was cut short
-    return check.problem(text)
+    problem = guard.problem(output)
+    if problem is not None:
+        return problem
+    yield from _rest_of(guard.visible(output), streamed, outcome)
+    return None
+
+
+def _rest_of(visible: str, streamed: list[str], outcome: AnswerOutcome) -> Iterator[str | Replace]:
+    """Yield what the complete answer adds to what was shown, or Replace it when it differs."""
+    shown = "".join(streamed)
+    if visible.startswith(shown):
+        if len(visible) > len(shown):
+            streamed.append(visible[len(shown) :])
+            yield streamed[-1]
+        return
+    streamed[:] = [visible]
+    outcome.is_replaced = True
+    yield Replace(visible)
 
 
 def _template_answer(

@@ -2,7 +2,8 @@
 
 Plain Python. Every number in the answer (digits, amounts, percentages, number words) must
 appear among the facts or in the template answer, compared by value: "1,000" is 1000, "£4.99"
-is 4.99, "five" is 5. An empty answer fails, and so does one that repeats the prompt's rules.
+is 4.99, "five" is 5. An empty answer fails, and so does one that repeats the prompt's rules or
+the other words of its system message.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from chatbot.llm.base import AnswerRequest
-from chatbot.llm.prompts import RULES, SUMMARY_TAG, VISITOR_TAG
+from chatbot.llm.prompts import CANARY_LINE, REFERENCE_HEADING, RULES, SUMMARY_TAG, VISITOR_TAG
 
 EMPTY = "empty"
 UNSUPPORTED_NUMBER = "unsupported_number"
@@ -55,6 +56,10 @@ class GroundingCheck:
         """Return the numbers in the text that neither the facts nor the template state."""
         return numbers_in(text) - self.allowed_numbers
 
+    def unsupported_digits(self, text: str) -> set[Decimal]:
+        """Return the numbers written in digits that neither the facts nor the template state."""
+        return _digit_numbers(text) - self.allowed_numbers
+
     def problem_so_far(self, partial: str) -> str | None:
         """Return why a growing answer can already not stand, or None while it still may.
 
@@ -64,7 +69,7 @@ class GroundingCheck:
         settled = partial[: max(partial.rfind(" "), partial.rfind("\n")) + 1]
         if leaks_prompt(settled):
             return PROMPT_LEAK
-        if _digit_numbers(settled) - self.allowed_numbers:
+        if self.unsupported_digits(settled):
             return UNSUPPORTED_NUMBER
         return None
 
@@ -141,4 +146,8 @@ def _word_runs(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + _LEAK_WORDS]) for i in range(len(words) - _LEAK_WORDS + 1)}
 
 
-_RULE_RUNS = _word_runs(RULES.format(language=""))
+_RULE_RUNS = (
+    _word_runs(RULES.format(language=""))
+    | _word_runs(CANARY_LINE.format(canary=""))
+    | _word_runs(REFERENCE_HEADING)
+)

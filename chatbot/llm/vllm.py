@@ -25,7 +25,7 @@ from opentelemetry.trace import StatusCode
 from chatbot import tracing
 from chatbot.llm.base import AnswerRequest, BackendError, LlmConfig
 from chatbot.llm.circuit import CircuitBreaker
-from chatbot.llm.prompts import build_messages
+from chatbot.llm.prompts import build_messages, canary
 
 logger = logging.getLogger(__name__)
 
@@ -223,18 +223,18 @@ def parse_event_line(line: str) -> ChatChunk | None:
     try:
         event = json.loads(data)
     except ValueError:
-        raise BackendError("malformed_chunk", f"not JSON: {data[:80]!r}") from None
+        raise BackendError("malformed_chunk", f"not JSON: {_excerpt(data)!r}") from None
     if not isinstance(event, dict):
-        raise BackendError("malformed_chunk", f"not an object: {data[:80]!r}")
+        raise BackendError("malformed_chunk", f"not an object: {_excerpt(data)!r}")
     if "error" in event:
-        raise BackendError("stream_error", str(event["error"])[:_ERROR_BODY_CHARACTERS])
+        raise BackendError("stream_error", _excerpt(str(event["error"]), _ERROR_BODY_CHARACTERS))
     return _chunk_of(event, data)
 
 
 def _chunk_of(event: dict, data: str) -> ChatChunk:
     choices = event.get("choices")
     if not isinstance(choices, list):
-        raise BackendError("malformed_chunk", f"no choices: {data[:80]!r}")
+        raise BackendError("malformed_chunk", f"no choices: {_excerpt(data)!r}")
     usage = event.get("usage") or {}
     tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
     if not choices:  # the usage report that closes a stream
@@ -242,17 +242,23 @@ def _chunk_of(event: dict, data: str) -> ChatChunk:
     choice = choices[0]
     delta = choice.get("delta") if isinstance(choice, dict) else None
     if not isinstance(delta, dict):
-        raise BackendError("malformed_chunk", f"no delta: {data[:80]!r}")
+        raise BackendError("malformed_chunk", f"no delta: {_excerpt(data)!r}")
     content = delta.get("content") or ""
     if not isinstance(content, str):
-        raise BackendError("malformed_chunk", f"content is not text: {data[:80]!r}")
+        raise BackendError("malformed_chunk", f"content is not text: {_excerpt(data)!r}")
     return ChatChunk(content, choice.get("finish_reason"), tokens)
+
+
+def _excerpt(text: str, characters: int = 80) -> str:
+    """Return the start of a server's text for an error message, without the prompt's canary
+    (a server may echo the prompt, and errors are logged and traced)."""
+    return text.replace(canary(), "[canary]")[:characters]
 
 
 async def _raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
-    body = (await response.aread()).decode(errors="replace")[:_ERROR_BODY_CHARACTERS]
+    body = _excerpt((await response.aread()).decode(errors="replace"), _ERROR_BODY_CHARACTERS)
     raise BackendError(
         f"http_{response.status_code}", body, is_retryable=response.status_code >= 500
     )

@@ -2,7 +2,8 @@
 
 It runs on 127.0.0.1 in a background thread. Each request takes the next scripted response
 (`server.respond(...)`), or `server.default` when none is left, and is recorded with its
-headers and JSON body, so a test can check what the backend sent.
+headers and JSON body, so a test can check what the backend sent. A request with `"stream":
+false` gets the whole completion as one JSON object instead of a stream.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             try:
                 if isinstance(response, Status):
                     self._send_status(response)
+                elif body.get("stream") is False:
+                    self._send_completion(response, body)
                 else:
                     self._send_stream(response, body)
             except (BrokenPipeError, ConnectionResetError):
@@ -128,6 +131,23 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _send_status(self, status: Status) -> None:
             payload = json.dumps({"error": {"message": status.message}}).encode()
             self.send_response(status.code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _send_completion(self, stream: Stream, body: dict) -> None:
+            message = {"role": "assistant", "content": "".join(stream.tokens)}
+            choice = {"index": 0, "message": message, "finish_reason": stream.finish_reason}
+            completion = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "model": body.get("model", ""),
+                "choices": [choice],
+                "usage": {"completion_tokens": len(stream.tokens)},
+            }
+            payload = json.dumps(completion).encode()
+            self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -47,16 +47,18 @@ def test_the_template_backend_streams_the_template_answer_a_few_words_at_a_time(
     assert outcome.text == TEMPLATE_ANSWER
 
 
-def test_a_grounded_model_answer_streams_as_it_comes():
-    items, outcome = answer(ScriptedBackend(["A new card ", "is £4.99, ", "in 5 days."]))
+def test_a_grounded_model_answer_streams_a_sentence_at_a_time_once_it_is_judged_whole():
+    pieces = ["A new card ", "is £4.99. ", "It comes ", "in 5 days."]
 
-    assert items == ["A new card ", "is £4.99, ", "in 5 days."]
+    items, outcome = answer(ScriptedBackend(pieces))
+
+    assert items == ["A new card is £4.99. ", "It comes in 5 days."]
     assert (outcome.answered_by, outcome.fallback_reason, outcome.is_replaced) == (
         "vllm",
         None,
         False,
     )
-    assert outcome.text == "A new card is £4.99, in 5 days."
+    assert outcome.text == "A new card is £4.99. It comes in 5 days."
 
 
 def test_a_failure_before_the_first_piece_streams_the_template_answer_instead():
@@ -72,9 +74,11 @@ def test_a_failure_before_the_first_piece_streams_the_template_answer_instead():
 
 
 def test_a_failure_mid_answer_replaces_it_with_the_template_answer():
-    items, outcome = answer(ScriptedBackend(["A new card "], BackendError("malformed_chunk")))
+    backend = ScriptedBackend(["A new card ", "is £4.99. ", "It "], BackendError("malformed_chunk"))
 
-    assert items == ["A new card ", Replace(TEMPLATE_ANSWER)]
+    items, outcome = answer(backend)
+
+    assert items == ["A new card is £4.99. ", Replace(TEMPLATE_ANSWER)]
     assert (outcome.answered_by, outcome.fallback_reason, outcome.is_replaced) == (
         "template",
         "malformed_chunk",
@@ -84,9 +88,9 @@ def test_a_failure_mid_answer_replaces_it_with_the_template_answer():
 
 
 def test_an_unexpected_exception_still_falls_back():
-    items, outcome = answer(ScriptedBackend(["A new card "], RuntimeError("bug")))
+    items, outcome = answer(ScriptedBackend(["A new card is £4.99. "], RuntimeError("bug")))
 
-    assert items == ["A new card ", Replace(TEMPLATE_ANSWER)]
+    assert items == ["A new card is £4.99. ", Replace(TEMPLATE_ANSWER)]
     assert outcome.fallback_reason == "error"
 
 
@@ -103,19 +107,21 @@ def test_a_backend_that_fails_on_being_asked_falls_back():
     assert outcome.fallback_reason == "circuit_open"
 
 
-def test_a_complete_answer_with_an_invented_number_is_replaced():
-    items, outcome = answer(ScriptedBackend(["A new card ", "costs £3.50."]))
+def test_an_invented_number_at_the_very_end_is_never_shown_before_it_is_replaced():
+    items, outcome = answer(
+        ScriptedBackend(["Cards come in 5 days. ", "A new card ", "costs £3.50."])
+    )
 
-    assert items == ["A new card ", "costs £3.50.", Replace(TEMPLATE_ANSWER)]
+    assert items == ["Cards come in 5 days. ", Replace(TEMPLATE_ANSWER)]
     assert (outcome.answered_by, outcome.fallback_reason) == ("template", "unsupported_number")
 
 
 def test_an_invented_number_cuts_the_stream_as_soon_as_it_is_complete():
-    backend = ScriptedBackend(["A new card ", "costs £3.50 ", "and more ", "words."])
+    backend = ScriptedBackend(["It comes in 5 days. ", "A new card costs £3.50 ", "and more."])
 
     items, outcome = answer(backend)
 
-    assert items == ["A new card ", Replace(TEMPLATE_ANSWER)]
+    assert items == ["It comes in 5 days. ", Replace(TEMPLATE_ANSWER)]
     assert outcome.fallback_reason == "unsupported_number"
     assert backend.is_closed
 
@@ -127,15 +133,15 @@ def test_an_invented_number_in_the_first_piece_streams_the_template_instead():
     assert (outcome.fallback_reason, outcome.is_replaced) == ("unsupported_number", False)
 
 
-def test_a_blank_model_answer_is_replaced():
+def test_a_blank_model_answer_is_replaced_by_the_template_answer_streamed():
     items, outcome = answer(ScriptedBackend(["  "]))
 
-    assert items == ["  ", Replace(TEMPLATE_ANSWER)]
+    assert items == pieces_of(TEMPLATE_ANSWER)
     assert outcome.fallback_reason == "empty"
 
 
 def test_a_reader_that_stops_early_closes_the_backends_stream():
-    backend = ScriptedBackend(["A new card ", "is £4.99."])
+    backend = ScriptedBackend(["A new card is £4.99. ", "It comes in 5 days."])
     stream = stream_answer(card_request(), backend)
 
     next(stream)
@@ -164,7 +170,7 @@ def test_the_vllm_backend_answers_through_the_fake_server(fake_server):
 
     items = list(stream_answer(card_request(), backend, outcome))
 
-    assert items == ["Express delivery ", "takes 2 days."]
+    assert items == ["Express delivery takes 2 days."]
     assert (outcome.answered_by, outcome.text) == ("vllm", "Express delivery takes 2 days.")
     backend.close()
 
@@ -206,3 +212,17 @@ def test_the_configured_transformers_backend_loads_nothing_until_asked(settings,
 
     assert isinstance(backend, LocalModelBackend)
     assert backend.config.model_path == "/nowhere"
+
+
+def test_an_answer_whose_flattened_end_changes_what_was_shown_is_shown_again_whole():
+    backend = ScriptedBackend(["A new card is £4.99.\n", "**</b> *"])
+
+    items, outcome = answer(backend)
+
+    assert items == ["A new card is £4.99.\n", " ", Replace("A new card is £4.99.\n")]
+    assert (outcome.answered_by, outcome.fallback_reason, outcome.is_replaced) == (
+        "vllm",
+        None,
+        True,
+    )
+    assert outcome.text == "A new card is £4.99.\n"

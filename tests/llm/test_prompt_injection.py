@@ -69,13 +69,13 @@ def test_a_model_that_obeys_the_injection_is_replaced_by_the_template_answer(fak
 
 
 def test_a_model_that_reveals_its_rules_is_replaced_by_the_template_answer(fake_server):
-    leaked_rule = RULES.splitlines()[5]  # the rule about the visitor's words
-    fake_server.respond(Stream(["My rules say: ", leaked_rule]))
+    leaked_rule = RULES.splitlines()[5].removeprefix("4. ")  # the rule about the visitor's words
+    fake_server.respond(Stream(["A new card is £4.99. ", leaked_rule[:30], leaked_rule[30:]]))
     backend = VllmBackend(LlmConfig(backend="vllm", base_url=fake_server.base_url))
     outcome = AnswerOutcome()
 
     items = list(stream_answer(card_request(INJECTION), backend, outcome))
 
-    assert items[-1] == Replace(TEMPLATE_ANSWER)
+    assert items == ["A new card is £4.99. ", Replace(TEMPLATE_ANSWER)]
     assert outcome.fallback_reason == "prompt_leak"
     backend.close()

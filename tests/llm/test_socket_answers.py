@@ -42,7 +42,7 @@ async def test_the_models_words_stream_and_the_answer_records_who_answered(
     frames, reply = await ask("when will my card be delivered")
 
     deltas = [frame["text"] for frame in frames if frame["type"] == "stream_delta"]
-    assert deltas == ["Your card ", "should arrive ", "within 5 working days."]
+    assert deltas == ["Your card should arrive within 5 working days."]
     assert reply["text"] == "Your card should arrive within 5 working days."
     assert reply["data"]["answered_by"] == "vllm"
     assert reply["data"]["sources"][0]["key"] == "topic:card_arrival"
@@ -67,11 +67,15 @@ async def test_a_server_error_falls_back_to_the_grounded_answer(
 async def test_an_invented_amount_is_replaced_on_screen_and_in_the_log(
     stored_bank, tiny_model, vllm_backend
 ):
-    vllm_backend.respond(Stream(tokens=["Delivery ", "is free ", "and takes 1 day."]))
+    vllm_backend.respond(
+        Stream(tokens=["Your card comes in 5 days. ", "Delivery ", "takes 1 day."])
+    )
 
     frames, reply = await ask("when will my card be delivered")
 
+    deltas = [frame["text"] for frame in frames if frame["type"] == "stream_delta"]
     replaced = [frame for frame in frames if frame["type"] == "stream_replace"]
+    assert deltas == ["Your card comes in 5 days. "]
     assert [frame["text"] for frame in replaced] == [TEMPLATE]
     assert reply["text"] == TEMPLATE
     assert reply["data"]["fallback_reason"] == "unsupported_number"

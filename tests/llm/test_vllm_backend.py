@@ -4,7 +4,7 @@ import pytest
 
 from chatbot.llm.base import BackendError, LlmConfig
 from chatbot.llm.circuit import CLOSED, OPEN, CircuitBreaker
-from chatbot.llm.prompts import build_messages
+from chatbot.llm.prompts import build_messages, canary
 from chatbot.llm.vllm import DONE, ChatChunk, VllmBackend, parse_event_line
 from tests.llm.answer_requests import card_request
 from tests.llm.fake_openai_server import Status, Stream, closed_early, malformed, stalled
@@ -266,3 +266,15 @@ def test_server_sent_event_lines_are_parsed():
     assert parse_event_line("data: [DONE]") is DONE
     assert parse_event_line("data: " + role) == ChatChunk("", None, None)
     assert parse_event_line("data:" + usage) == ChatChunk(completion_tokens=7)
+
+
+def test_an_error_that_echoes_the_prompt_is_reported_without_its_canary(fake_server):
+    fake_server.respond(Status(400, f"bad prompt: ... marker {canary()} ..."))
+    backend = VllmBackend(LlmConfig(backend="vllm", base_url=fake_server.base_url))
+
+    with pytest.raises(BackendError) as raised:
+        list(backend.stream(card_request()))
+
+    assert canary() not in str(raised.value)
+    assert "[canary]" in raised.value.detail
+    backend.close()
