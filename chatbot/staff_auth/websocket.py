@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 
 from channels.db import database_sync_to_async
@@ -20,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from chatbot import bounded_json
 from chatbot.staff_auth import clock, sessions
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ CLOSE_SESSION_ENDED = 4401
 # A frame longer than this is not parsed here (the consumer refuses it): it counts as activity.
 MAX_PARSED_CHARS = 16_000
 AUTOMATIC_FRAMES = ("ping",)
+# A heartbeat is a flat object; anything deeper is not one (and is not parsed further).
+MAX_PARSED_DEPTH = 4
 
 
 class StaffSessionGuard:
@@ -130,7 +132,7 @@ def _is_users_own(message: dict) -> bool:
     if len(text) > MAX_PARSED_CHARS:
         return True
     try:
-        frame = json.loads(text)
-    except ValueError:
+        frame = bounded_json.loads(text, MAX_PARSED_DEPTH)
+    except ValueError:  # TooDeeplyNested included: a hostile frame is the user's doing too
         return True
     return not (isinstance(frame, dict) and frame.get("type") in AUTOMATIC_FRAMES)

@@ -10,17 +10,21 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.test_content_security_policy import RECORD_VIOLATIONS, WatchedPage
 from tests.e2e.test_handoff_flow import log_in
 from tests.live_server import seeded_server
+from tests.staff_sign_in import unused_code
 
 pytestmark = pytest.mark.e2e
 
 UI_TIMEOUT_MS = 20_000
 AGENT = ("anna", "anna-takes-chats")
 ADMIN = ("olga", "olga-runs-the-bank")
+# Olga's authenticator app holds this key; the test computes her code.
+ADMIN_TOTP_KEY = "6f6c67612d6f6c67612d6f6c67612d6f6c6761"
 CREATE_USERS = f"""
 from chatbot.staff_users import add_staff_user
 from handoff.models import Agent
+from tests.staff_sign_in import add_admin_with_second_factor
 add_staff_user({AGENT[0]!r}, {AGENT[1]!r}, "agent")
-add_staff_user({ADMIN[0]!r}, {ADMIN[1]!r}, "admin")
+add_admin_with_second_factor({ADMIN[0]!r}, {ADMIN[1]!r}, {ADMIN_TOTP_KEY!r})
 Agent.objects.filter(user__username={AGENT[0]!r}).update(display_name="Anna")
 """
 SECRET = "My IBAN is DE89 3704 0044 0532 0130 00, please check it"
@@ -65,6 +69,8 @@ def test_erasing_a_visitor_in_the_admin_clears_the_console_and_the_widget(
         admin.get_by_label("Username").fill(ADMIN[0])
         admin.get_by_label("Password").fill(ADMIN[1])
         admin.get_by_role("button", name="Log in").click()
+        admin.get_by_label("Code").fill(unused_code(ADMIN_TOTP_KEY))
+        admin.get_by_role("button", name="Sign in").click()
         expect(admin).to_have_url(desk_server + "/admin/chatbot/visitor/")
         admin.locator("input.action-select").first.check()
         admin.locator("select[name=action]").select_option("erase_data")
