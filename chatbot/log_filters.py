@@ -42,3 +42,16 @@ class MaskPersonalData(logging.Filter):
         if record.stack_info:
             record.stack_info = personal_data.mask(record.stack_info)[0]
         return True
+
+
+def mask_on_every_handler() -> None:
+    """Put MaskPersonalData on each handler of every logger that has one.
+
+    settings.LOGGING installs it on the console handler; this reaches the handlers others set
+    up themselves: Django's own (the "django" logger's), a Celery worker's.
+    """
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", ()):
+            if not any(isinstance(f, MaskPersonalData) for f in handler.filters):
+                handler.addFilter(MaskPersonalData())
