@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from chatbot import personal_data
+from chatbot import personal_data, personal_data_storage
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.personal_data_storage import ProtectedText, protect
 from chatbot.webhooks import payloads as webhooks
@@ -272,3 +272,33 @@ def record_answer_feedback(conversation_id: uuid.UUID, seq: int, rating: str) ->
         answer=answer, defaults={"rating": rating, "turn": answer.answering_turn()}
     )
     return feedback
+
+
+def rotate_personal_data_key(batch_size: int = 500) -> tuple[int, int]:
+    """Encrypt every kept original again with the first of PERSONAL_DATA_KEYS.
+
+    Return how many were re-encrypted and how many no configured key can read (left as they
+    are). The one change ever made to a stored event: its text and meaning stay the same.
+    """
+    rotated = unreadable = 0
+    last_id = 0
+    while True:
+        rows = list(
+            Event.objects.filter(pk__gt=last_id)
+            .exclude(original_encrypted="")
+            .order_by("pk")
+            .values_list("pk", "original_encrypted")[:batch_size]
+        )
+        if not rows:
+            return rotated, unreadable
+        for event_id, token in rows:
+            try:
+                renewed = personal_data_storage.rotated(token)
+            except personal_data_storage.UnreadableOriginal:
+                unreadable += 1
+                continue
+            Event.objects.filter(pk=event_id, original_encrypted=token).update(
+                original_encrypted=renewed
+            )
+            rotated += 1
+        last_id = rows[-1][0]

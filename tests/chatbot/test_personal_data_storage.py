@@ -2,6 +2,7 @@
 database keeps, what the ack says, what a webhook, the API and the agent's console show, and who
 may read the original (audited)."""
 
+import io
 import json
 
 import pytest
@@ -9,10 +10,11 @@ from channels.db import database_sync_to_async
 from cryptography.fernet import Fernet
 from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 
-from chatbot import personal_data_storage
+from chatbot import actions, personal_data_storage
 from chatbot.api.models import ApiKey
-from chatbot.audit.actions import PERSONAL_DATA_REVEALED
+from chatbot.audit.actions import PERSONAL_DATA_KEY_ROTATED, PERSONAL_DATA_REVEALED
 from chatbot.audit.models import AuditEntry
 from chatbot.models import Event
 from chatbot.webhooks import outbox
@@ -312,3 +314,50 @@ def test_an_old_key_still_reads_what_it_encrypted_after_a_new_key_is_put_first(s
     assert personal_data_storage.original("", rotated) == TYPED
     with pytest.raises(personal_data_storage.UnreadableOriginal):
         personal_data_storage.original("", stored)
+
+
+# Rotating the key ------------------------------------------------------------------------------
+
+
+def stored_with_key(settings, key: str, text: str) -> Event:
+    settings.PERSONAL_DATA_STORAGE, settings.PERSONAL_DATA_KEYS = "encrypt", [key]
+    conversation = actions.open_conversation(actions.create_visitor().pk)
+    event, _ = actions.record_visitor_message(conversation.pk, "c-1", text)
+    return event
+
+
+def test_rotating_the_key_re_encrypts_every_original_with_the_new_key_and_is_audited(settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    first = stored_with_key(settings, old, TYPED)
+    second = stored_with_key(settings, old, "my IBAN is GB82 WEST 1234 5698 7654 32")
+    settings.PERSONAL_DATA_KEYS = [new, old]
+
+    call_command("rotate_personal_data_key", stdout=io.StringIO())
+
+    settings.PERSONAL_DATA_KEYS = [new]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert personal_data_storage.original("", first.original_encrypted) == TYPED
+    assert first.text == MASKED
+    assert "GB82" in personal_data_storage.original("", second.original_encrypted)
+    (entry,) = AuditEntry.objects.filter(action=PERSONAL_DATA_KEY_ROTATED)
+    assert entry.details == {"rotated": 2, "unreadable": 0}
+
+
+def test_rotating_without_the_old_key_changes_nothing_and_says_what_to_do(settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    event = stored_with_key(settings, old, TYPED)
+    settings.PERSONAL_DATA_KEYS = [new]
+
+    with pytest.raises(CommandError, match="put that key back"):
+        call_command("rotate_personal_data_key", stdout=io.StringIO())
+
+    stored = Event.objects.get(pk=event.pk).original_encrypted
+    assert stored == event.original_encrypted
+
+
+def test_rotating_without_any_key_is_refused(settings):
+    settings.PERSONAL_DATA_STORAGE, settings.PERSONAL_DATA_KEYS = "encrypt", []
+
+    with pytest.raises(CommandError, match="PERSONAL_DATA_KEYS"):
+        call_command("rotate_personal_data_key", stdout=io.StringIO())
