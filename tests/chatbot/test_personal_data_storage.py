@@ -361,3 +361,37 @@ def test_rotating_without_any_key_is_refused(settings):
 
     with pytest.raises(CommandError, match="PERSONAL_DATA_KEYS"):
         call_command("rotate_personal_data_key", stdout=io.StringIO())
+
+
+# Other ways text comes in ----------------------------------------------------------------------
+
+
+def test_a_message_left_for_the_team_is_stored_masked_with_its_contact_as_given(settings):
+    from handoff.models import Handoff, Ticket
+
+    settings.PERSONAL_DATA_STORAGE = "keep"
+    conversation = actions.open_conversation(actions.create_visitor().pk)
+    handoff = handoff_actions.request_handoff(conversation.pk, "requested")
+    Handoff.objects.filter(pk=handoff.pk).update(status=Handoff.Status.UNAVAILABLE)
+
+    handoff_actions.leave_message(conversation.pk, f"please call, card {CARD}", "ada@example.com")
+
+    ticket = Ticket.objects.get(conversation=conversation)
+    assert (ticket.text, ticket.contact) == (
+        "please call, card [card number ending 1111]",
+        "ada@example.com",
+    )
+
+
+def test_an_integration_s_message_is_masked_of_financial_data_but_keeps_the_bank_s_helpline(
+    settings,
+):
+    settings.PERSONAL_DATA_STORAGE = "mask"
+    conversation = actions.open_conversation(actions.create_visitor().pk)
+
+    event, _ = actions.record_integration_message(
+        conversation.pk, "n-1", f"Card {CARD} was blocked. Questions? 0800 123 4567", "crm"
+    )
+
+    assert event.text == "Card [card number ending 1111] was blocked. Questions? 0800 123 4567"
+    assert event.data == {"source": "crm", "masked": ["card_number"]}
