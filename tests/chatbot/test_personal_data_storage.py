@@ -4,6 +4,9 @@ may read the original (audited)."""
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from channels.db import database_sync_to_async
@@ -23,6 +26,7 @@ from handoff import actions as handoff_actions
 from tests.chatbot.socket_client import WidgetClient
 from tests.handoff.conftest import new_agent
 from tests.handoff.console_client import ConsoleClient, session_cookie
+from tests.live_server import REPO_ROOT
 from tests.webhooks.conftest import subscribe
 
 pytestmark = [pytest.mark.websocket, pytest.mark.django_db(transaction=True)]
@@ -395,3 +399,34 @@ def test_an_integration_s_message_is_masked_of_financial_data_but_keeps_the_bank
 
     assert event.text == "Card [card number ending 1111] was blocked. Questions? 0800 123 4567"
     assert event.data == {"source": "crm", "masked": ["card_number"]}
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"PERSONAL_DATA_STORAGE": "encrypt"}, "PERSONAL_DATA_STORAGE=encrypt needs"),
+        (
+            {"PERSONAL_DATA_STORAGE": "encrypt", "PERSONAL_DATA_KEYS": "hunter2-not-a-key"},
+            "PERSONAL_DATA_KEYS: key number 1 is not a Fernet key",
+        ),
+        ({"PERSONAL_DATA_STORAGE": "scramble"}, "PERSONAL_DATA_STORAGE must be one of"),
+    ],
+)
+def test_the_server_refuses_to_start_without_a_usable_storage_setting(tmp_path, variables, message):
+    environment = {**os.environ, "VAR_DIR": str(tmp_path), **variables}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    if "PERSONAL_DATA_KEYS" not in variables:
+        environment.pop("PERSONAL_DATA_KEYS", None)
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "hunter2" not in result.stderr, "a key is never printed"
