@@ -7,7 +7,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from chatbot import personal_data, personal_data_storage
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
+from chatbot.personal_data_storage import ProtectedText, protect
 from chatbot.webhooks import payloads as webhooks
 
 
@@ -87,23 +89,36 @@ def append_event(
     text: str = "",
     client_id: str | None = None,
     data: dict | None = None,
+    masking: Iterable[str] = (),
 ) -> Event:
-    """Append one event under the conversation's next sequence number."""
+    """Append one event under the conversation's next sequence number.
+
+    `masking` names the kinds of personal data to mask in its text (none by default: a system
+    event's words are the platform's own).
+    """
     with transaction.atomic():
-        return _append(conversation_id, kind, author, text, client_id, data)
+        return _append(conversation_id, kind, author, text, client_id, data, masking)
 
 
-def _append(conversation_id, kind, author, text, client_id, data) -> Event:
-    """Append one event, inside the caller's transaction."""
+def _append(conversation_id, kind, author, text, client_id, data, masking=()) -> Event:
+    """Append one event, inside the caller's transaction, its text masked of `masking`."""
+    protected = protect(text, masking) if masking else ProtectedText(text, [])
     return Event.objects.create(
         conversation_id=conversation_id,
         seq=_next_seq(conversation_id),
         kind=kind,
         author=author,
-        text=text,
+        text=protected.text,
         client_id=client_id,
-        data=data or {},
+        data=_with_masked(data or {}, protected.masked),
+        original_text=protected.original_text,
+        original_encrypted=protected.original_encrypted,
     )
+
+
+def _with_masked(data: dict, masked: list[str]) -> dict:
+    """Say in the event's data which kinds of personal data its text had masked."""
+    return {**data, "masked": masked} if masked else data
 
 
 def _next_seq(conversation_id: uuid.UUID) -> int:
@@ -133,7 +148,8 @@ def record_integration_message(
     """Post a message from another system (a proactive notice) into an open conversation.
 
     Shown as the bot's, with `source` in its data. `client_id` makes a resend harmless:
-    return the event and whether it was stored already.
+    return the event and whether it was stored already. Written by the company's systems, so
+    only a customer's financial identifiers are masked in it, not a helpline's number.
     """
     stored_id = f"api-{client_id}"
     existing = Event.objects.filter(conversation_id=conversation_id, client_id=stored_id).first()
@@ -144,24 +160,40 @@ def record_integration_message(
     ).exists():
         raise ConversationClosed(conversation_id)
     return _append_message_once(
-        conversation_id, stored_id, Event.Author.BOT, text, {"source": source}
+        conversation_id,
+        stored_id,
+        Event.Author.BOT,
+        text,
+        {"source": source},
+        personal_data.FINANCIAL_KINDS,
     )
 
 
 def record_visitor_message(
     conversation_id: uuid.UUID, client_id: str, text: str
 ) -> tuple[Event, bool]:
-    """Store a visitor message once per client id; return it and whether it was a resend."""
-    return _append_message_once(conversation_id, client_id, Event.Author.VISITOR, text)
+    """Store a visitor message once per client id; return it and whether it was a resend.
+
+    Its personal data is masked before it is stored (its original kept as
+    PERSONAL_DATA_STORAGE says): the event's text and data["masked"] say what was.
+    """
+    return _append_message_once(
+        conversation_id, client_id, Event.Author.VISITOR, text, None, personal_data.KINDS
+    )
 
 
 def _append_message_once(
-    conversation_id: uuid.UUID, client_id: str, author: str, text: str, data: dict | None = None
+    conversation_id: uuid.UUID,
+    client_id: str,
+    author: str,
+    text: str,
+    data: dict | None,
+    masking: Iterable[str],
 ) -> tuple[Event, bool]:
     try:
         # One transaction (one savepoint) for the message and its webhook events.
         with transaction.atomic():
-            event = _append(conversation_id, Event.MESSAGE, author, text, client_id, data)
+            event = _append(conversation_id, Event.MESSAGE, author, text, client_id, data, masking)
             webhooks.messages_created(conversation_id, [event])
     except IntegrityError:
         # A resend (or the same message racing in from another socket): the whole append,
@@ -240,3 +272,33 @@ def record_answer_feedback(conversation_id: uuid.UUID, seq: int, rating: str) ->
         answer=answer, defaults={"rating": rating, "turn": answer.answering_turn()}
     )
     return feedback
+
+
+def rotate_personal_data_key(batch_size: int = 500) -> tuple[int, int]:
+    """Encrypt every kept original again with the first of PERSONAL_DATA_KEYS.
+
+    Return how many were re-encrypted and how many no configured key can read (left as they
+    are). The one change ever made to a stored event: its text and meaning stay the same.
+    """
+    rotated = unreadable = 0
+    last_id = 0
+    while True:
+        rows = list(
+            Event.objects.filter(pk__gt=last_id)
+            .exclude(original_encrypted="")
+            .order_by("pk")
+            .values_list("pk", "original_encrypted")[:batch_size]
+        )
+        if not rows:
+            return rotated, unreadable
+        for event_id, token in rows:
+            try:
+                renewed = personal_data_storage.rotated(token)
+            except personal_data_storage.UnreadableOriginal:
+                unreadable += 1
+                continue
+            Event.objects.filter(pk=event_id, original_encrypted=token).update(
+                original_encrypted=renewed
+            )
+            rotated += 1
+        last_id = rows[-1][0]

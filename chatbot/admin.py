@@ -1,9 +1,20 @@
-"""Read-only admin views of conversations, their logs, and the visitors' ratings of answers."""
+"""Read-only admin views of conversations, their logs, and the visitors' ratings of answers.
+
+Messages show their masked text; a user whose role may reveal personal data opens a message's
+original through an explicit, audited step (docs/personal-data.md).
+"""
 
 from django.contrib import admin
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
 
+from chatbot import personal_data_storage
+from chatbot.audit import actions as audit
 from chatbot.audit.admin_opening import RecordsTranscriptOpening
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.privacy import admin_actions
@@ -71,6 +82,22 @@ class EventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_fields(self, request, obj=None):
+        # The link to a message's original, only for a role that may read it.
+        if personal_data_storage.may_reveal(request.user):
+            return (*self.fields, "original")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="original")
+    def original(self, event: Event) -> str:
+        if not event.has_original:
+            return ""
+        url = reverse("admin:chatbot_conversation_reveal", args=[event.conversation_id, event.seq])
+        return format_html('<a href="{}">Reveal…</a>', url)
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("feedback")
 
@@ -86,6 +113,54 @@ class ConversationAdmin(RecordsTranscriptOpening, ReadOnlyAdmin):
     list_filter = ("status",)
     readonly_fields = ("visitor", "status", "last_seq", "state", "created_at", "updated_at")
     inlines = [EventInline, TurnInline]
+
+    def get_urls(self):
+        reveal = path(
+            "<uuid:conversation_id>/reveal/<int:seq>/",
+            self.admin_site.admin_view(self.reveal_view),
+            name="chatbot_conversation_reveal",
+        )
+        return [reveal, *super().get_urls()]
+
+    @method_decorator(require_http_methods(["GET", "POST"]))
+    def reveal_view(self, request, conversation_id, seq: int):
+        """Ask to confirm (GET), then show a message's original and audit the reading (POST)."""
+        if not personal_data_storage.may_reveal(request.user):
+            raise PermissionDenied("Your role may not reveal personal data.")
+        event = Event.objects.filter(
+            conversation_id=conversation_id, seq=seq, kind=Event.MESSAGE
+        ).first()
+        if event is None or not event.has_original:
+            raise Http404("This message has no kept original.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Message #{seq} of conversation {conversation_id}",
+            "event": event,
+            "masked_kinds": event.data.get("masked", []),
+            "back_url": reverse("admin:chatbot_conversation_change", args=[conversation_id]),
+        }
+        if request.method == "POST":
+            try:
+                original = personal_data_storage.original(
+                    event.original_text, event.original_encrypted
+                )
+            except personal_data_storage.UnreadableOriginal:
+                context["error"] = "It was encrypted with a key that is no longer configured."
+            else:
+                audit.record(
+                    audit.PERSONAL_DATA_REVEALED,
+                    request=request,
+                    target_type="event",
+                    target_id=event.pk,
+                    details={
+                        "conversation_id": str(conversation_id),
+                        "seq": seq,
+                        "kinds": context["masked_kinds"],
+                        "where": "admin",
+                    },
+                )
+                context["original"] = original
+        return TemplateResponse(request, "admin/chatbot/reveal_original.html", context)
 
 
 @admin.register(Visitor)

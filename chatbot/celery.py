@@ -21,9 +21,13 @@ app.autodiscover_tasks()
 @signals.after_setup_logger.connect
 @signals.after_setup_task_logger.connect
 def json_lines_on_workers(logger, **kwargs) -> None:
-    """With LOG_FORMAT=json, a worker's lines are JSON objects too, as the web processes' are."""
+    """With LOG_FORMAT=json, a worker's lines are JSON objects too, as the web processes' are;
+    and, whatever the format, masked of personal data (Celery sets up its own handlers)."""
     from django.conf import settings
 
+    from chatbot.log_filters import mask_on_every_handler
+
+    mask_on_every_handler()
     if settings.LOG_FORMAT != "json":
         return
     from chatbot.json_logs import JsonFormatter

@@ -17,6 +17,7 @@ from chatbot.identity import InvalidIdentity, verify_identity
 from chatbot.locks import LockTimeout, conversation_lock
 from chatbot.models import Conversation
 from chatbot.nlu.client import PendingClassifications
+from chatbot.personal_data import notice
 from chatbot.rate_limit import SlidingWindow, hit_visitor_message_limit
 from chatbot.tokens import ExpiredToken, InvalidToken
 from chatbot.turns import answer_unanswered_messages
@@ -226,14 +227,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         event, is_duplicate = await database_call(actions.record_visitor_message)(
             self.session.conversation_id, frame["client_id"], frame["text"]
         )
-        await self.send_frame(
-            {
-                "type": "ack",
-                "client_id": event.client_id,
-                "seq": event.seq,
-                "duplicate": is_duplicate,
-            }
-        )
+        ack = {
+            "type": "ack",
+            "client_id": event.client_id,
+            "seq": event.seq,
+            "duplicate": is_duplicate,
+        }
+        masked = event.data.get("masked")
+        if masked:
+            # The widget shows the visitor what was stored, and tells them what it hid.
+            ack.update({"masked": masked, "text": event.text, "notice": notice(masked)})
+        await self.send_frame(ack)
         if not is_duplicate:
             metrics.MESSAGES.labels("visitor").inc()
             await self.publish(event.as_frame())

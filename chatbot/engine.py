@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from chatbot import personal_data
 from chatbot.dialogue import responses
 from chatbot.dialogue.escalation import EscalationRules
 from chatbot.dialogue.policy import PolicySettings, decide
@@ -123,12 +124,14 @@ def _reply(planned, text: str, dialogue: DialogueState, knowledge, backend, rece
     sources = _sources(knowledge, planned.sources)
     if backend is None or backend.name == "template" or not planned.facts:
         return Reply(word_chunks(planned.text), sources, quick_replies=planned.quick_replies)
+    # A language model never reads personal data, whatever is stored and whoever called: the
+    # visitor's words are masked here again (the editor's "try it" passes them unstored).
     request = AnswerRequest(
-        question=text,
+        question=personal_data.mask(text)[0],
         template_answer=planned.text,
         facts=tuple(planned.facts),
         sources=tuple(planned.sources),
-        recent_turns=tuple(recent_turns),
+        recent_turns=tuple((role, personal_data.mask(words)[0]) for role, words in recent_turns),
         summary=conversation_summary(dialogue),
     )
     outcome = AnswerOutcome()

@@ -17,8 +17,9 @@ class JsonFormatter(logging.Formatter):
             "conversation_id": getattr(record, "conversation_id", None),
             "request_id": getattr(record, "request_id", None),
         }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
+        # The traceback as a filter left it (chatbot.log_filters masks it), else formatted now.
+        if record.exc_text:
             line["exception"] = record.exc_text
+        elif record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

@@ -85,13 +85,21 @@ class Event(models.Model):
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=40, default=MESSAGE)
     author = models.CharField(max_length=16, choices=Author.choices)
+    # Always the masked text (chatbot.personal_data): what every reader of the log sees.
     text = models.TextField(blank=True, default="")
     client_id = models.CharField(max_length=64, null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The original of a masked message, as PERSONAL_DATA_STORAGE keeps it: in clear ("keep") or
+    # Fernet-encrypted ("encrypt"); both empty otherwise. Read only through a reveal, audited.
+    original_text = models.TextField(blank=True, default="", editable=False)
+    original_encrypted = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["conversation", "seq"]
+        permissions = [
+            ("reveal_personal_data", "Can reveal the personal data masked in a message"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="event_unique_seq"),
             models.UniqueConstraint(
@@ -109,8 +117,13 @@ class Event(models.Model):
             raise ValueError("Events are append-only; append a new event instead.")
         super().save(*args, **kwargs)
 
+    @property
+    def has_original(self) -> bool:
+        """Return whether this message's original (before masking) was kept."""
+        return bool(self.original_text or self.original_encrypted)
+
     def as_frame(self) -> dict:
-        """Return the event as the protocol's `event` frame."""
+        """Return the event as the protocol's `event` frame: the masked text, never the original."""
         frame = {
             "type": "event",
             "seq": self.seq,

@@ -554,6 +554,39 @@ CELERY_BEAT_SCHEDULE = (
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
 METRICS_PORT = env_int("METRICS_PORT", 0, minimum=0)
 
+# Personal data in messages (chatbot.personal_data, docs/personal-data.md). A message's text is
+# always stored masked; PERSONAL_DATA_STORAGE says what is kept of its original: "mask" nothing
+# (the default: nothing to leak, no key to guard), "encrypt" the original encrypted with
+# PERSONAL_DATA_KEYS, "keep" the original in clear. PERSONAL_DATA_KEYS: Fernet keys separated by
+# commas, newest first: the first encrypts, every one decrypts (rotation: put a new key first,
+# run `manage.py rotate_personal_data_key`, then drop the old one).
+PERSONAL_DATA_STORAGE = env_choice("PERSONAL_DATA_STORAGE", "mask", ("mask", "encrypt", "keep"))
+PERSONAL_DATA_KEYS = [
+    key.strip() for key in env_secret("PERSONAL_DATA_KEYS").split(",") if key.strip()
+]
+
+
+def _check_personal_data_keys(keys: list[str]) -> None:
+    """Fail at start-up, never at a visitor's message, when encryption has no valid key."""
+    from cryptography.fernet import Fernet
+
+    if not keys:
+        raise ImproperlyConfigured(
+            "PERSONAL_DATA_STORAGE=encrypt needs PERSONAL_DATA_KEYS (one or more Fernet keys)"
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise ImproperlyConfigured(
+                f"PERSONAL_DATA_KEYS: key number {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from None
+
+
+if PERSONAL_DATA_STORAGE == "encrypt":
+    _check_personal_data_keys(PERSONAL_DATA_KEYS)
+
 # LOG_FORMAT: "plain" lines for a terminal, or "json", one object per line with the
 # conversation_id and request_id of the line (chatbot.log_context), for a log collector.
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
@@ -567,12 +600,14 @@ LOGGING = {
     "filters": {
         "refusals": {"()": "chatbot.log_filters.RefusalsWithoutTraceback"},
         "context": {"()": "chatbot.log_context.ContextFilter"},
+        # On every handler: no card number, IBAN, email... reaches a log line, whoever logs it.
+        "personal_data": {"()": "chatbot.log_filters.MaskPersonalData"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "personal_data"],
         }
     },
     # A 403 is logged on one line, without the traceback Django attaches to PermissionDenied.

@@ -12,12 +12,14 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from chatbot import actions as conversation_actions
-from chatbot import metrics
+from chatbot import metrics, personal_data, personal_data_storage
+from chatbot.audit import actions as audit
 from chatbot.models import Conversation, Event
 from chatbot.webhooks import payloads as webhooks
 from handoff import notify, webhook_events
@@ -323,7 +325,11 @@ def accept(handoff_id: int, agent: Agent) -> Handoff:
 
 
 def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> tuple[Event, bool]:
-    """Store an agent's message (once per client id) and show it to the visitor."""
+    """Store an agent's message (once per client id) and show it to the visitor.
+
+    A customer's card number, IBAN or bank details an agent types are masked as a visitor's
+    are; contact details are not (an agent gives out the bank's own helpline and address).
+    """
     handoff = _assigned(handoff_id, agent)
     stored_id = f"agent-{agent.pk}-{client_id}"[:64]
     with transaction.atomic():
@@ -345,6 +351,7 @@ def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> t
                         "handoff_id": handoff.pk,
                         "client_id": client_id,
                     },
+                    masking=personal_data.FINANCIAL_KINDS,
                 )
             webhooks.messages_created(handoff.conversation_id, [event])
         except IntegrityError:
@@ -356,6 +363,47 @@ def agent_message(handoff_id: int, agent: Agent, client_id: str, text: str) -> t
         )
     transaction.on_commit(lambda: notify.to_conversation(handoff.conversation_id, event.as_frame()))
     return event, False
+
+
+def reveal_original(handoff_id: int, agent: Agent, seq: int) -> str:
+    """Return the original of a masked message in a conversation assigned to this agent.
+
+    Only for a user whose role may reveal personal data; every reading is audited before the
+    text is returned, so a reading that could not be recorded reveals nothing.
+    """
+    # The user read afresh: a permission taken away while the console was open counts now.
+    user = get_user_model().objects.filter(pk=agent.user_id).first()
+    if not personal_data_storage.may_reveal(user):
+        raise HandoffError("forbidden", "Your role may not reveal personal data.")
+    handoff = _assigned(handoff_id, agent)
+    event = Event.objects.filter(
+        conversation_id=handoff.conversation_id, seq=seq, kind=Event.MESSAGE
+    ).first()
+    if event is None:
+        raise HandoffError("not_found", f"There is no message numbered {seq} in this chat.")
+    try:
+        original = personal_data_storage.original(event.original_text, event.original_encrypted)
+    except personal_data_storage.NoOriginal:
+        raise HandoffError(
+            "no_original", "Nothing was masked in this message, or its original was not kept."
+        ) from None
+    except personal_data_storage.UnreadableOriginal:
+        raise HandoffError(
+            "unreadable_original", "This message's original was encrypted with a retired key."
+        ) from None
+    audit.record(
+        audit.PERSONAL_DATA_REVEALED,
+        user=user,
+        target_type="event",
+        target_id=event.pk,
+        details={
+            "conversation_id": str(handoff.conversation_id),
+            "seq": seq,
+            "kinds": event.data.get("masked", []),
+            "handoff_id": handoff.pk,
+        },
+    )
+    return original
 
 
 def add_note(handoff_id: int, agent: Agent, text: str) -> Note:
@@ -531,8 +579,13 @@ def leave_message(conversation_id: uuid.UUID, text: str, contact: str = "") -> T
         handoff = (
             conversation.handoffs.filter(status=Handoff.Status.UNAVAILABLE).order_by("-pk").first()
         )
+        # The contact is what the visitor gave to be reached on; the message itself is masked
+        # like any other (a ticket keeps no original).
         ticket = Ticket.objects.create(
-            conversation=conversation, handoff=handoff, text=text, contact=contact
+            conversation=conversation,
+            handoff=handoff,
+            text=personal_data.mask(text)[0],
+            contact=contact,
         )
         _log(
             conversation,

@@ -12,7 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chatbot import bounded_json, metrics
+from chatbot import bounded_json, metrics, personal_data_storage
 from chatbot.audit import actions as audit
 from chatbot.groups import conversation_group
 from chatbot.visible_text import has_visible_text
@@ -46,6 +46,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.agent = await database_sync_to_async(Agent.for_user)(user)
+        # Said in `hello`, so the console offers to reveal originals only where it may.
+        self.may_reveal = await database_sync_to_async(_may_reveal)(user)
         # Conversation id -> handoff id, for the conversations this agent is chatting in.
         self.conversations: dict[str, int] = {}
         await self.accept()
@@ -55,7 +57,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         self.agent = await database_sync_to_async(actions.connection_opened)(
             self.agent, self.channel_name
         )
-        await self.send_frame(await database_sync_to_async(actions.hello_frame)(self.agent))
+        await self._send_hello()
         for packet in await database_sync_to_async(_assigned_packets)(self.agent):
             await self._join(packet)
         await self._send_queue()
@@ -97,7 +99,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def on_availability(self, frame: dict) -> None:
         is_online = _boolean(frame, "online")
         self.agent = await database_sync_to_async(actions.set_availability)(self.agent, is_online)
-        await self.send_frame(await database_sync_to_async(actions.hello_frame)(self.agent))
+        await self._send_hello()
         await self._send_queue()
 
     async def on_accept(self, frame: dict) -> None:
@@ -147,6 +149,18 @@ class AgentConsumer(AsyncWebsocketConsumer):
                     "is_typing": _boolean(frame, "is_typing"),
                 },
             },
+        )
+
+    async def on_reveal(self, frame: dict) -> None:
+        """Send this console alone a masked message's original: allowed roles only, audited."""
+        handoff_id, seq = _handoff_id(frame), frame.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise AgentFrameError("invalid_field", "'seq' must be a message's number.", handoff_id)
+        original = await database_sync_to_async(actions.reveal_original)(
+            handoff_id, self.agent, seq
+        )
+        await self.send_frame(
+            {"type": "revealed", "handoff_id": handoff_id, "seq": seq, "text": original}
         )
 
     async def on_note(self, frame: dict) -> None:
@@ -256,6 +270,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
                     conversation_group(conversation_id), self.channel_name
                 )
 
+    async def _send_hello(self) -> None:
+        hello = await database_sync_to_async(actions.hello_frame)(self.agent)
+        await self.send_frame({**hello, "may_reveal": self.may_reveal})
+
     async def _send_queue(self) -> None:
         items = await database_sync_to_async(actions.visible_queue)(self.agent)
         await self.send_frame({"type": "queue", "items": items})
@@ -314,6 +332,10 @@ def _record_transcript_opened(scope: dict, packet: dict) -> None:
         target_id=packet["conversation_id"],
         details={"handoff": packet["handoff_id"], "via": "console"},
     )
+
+
+def _may_reveal(user) -> bool:
+    return personal_data_storage.may_reveal(user) and personal_data_storage.keeps_originals()
 
 
 def _assigned_packets(agent: Agent) -> list[dict]:

@@ -32,4 +32,8 @@ def message_data(event: Event) -> dict:
     }
     if event.data.get("agent_name"):
         data["agent_name"] = event.data["agent_name"]
+    # The text is the stored, masked one; the kinds masked tell a receiver why it has
+    # placeholders. A message's original never leaves in a webhook.
+    if event.data.get("masked"):
+        data["masked"] = event.data["masked"]
     return data

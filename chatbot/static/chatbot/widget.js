@@ -78,7 +78,15 @@
       quickReplies: "Suggested replies",
       feedbackQuestion: "Was this answer helpful?",
       feedbackUp: "This answer helped",
-      feedbackDown: "This answer did not help"
+      feedbackDown: "This answer did not help",
+      masked: "We hid your {what}: never share it in chat.",
+      maskedAnd: " and ",
+      maskedKinds: {
+        card_number: "card number", iban: "IBAN", sort_code: "sort code",
+        account_number: "account number", national_insurance_number: "National Insurance number",
+        date_of_birth: "date of birth", email: "email address", phone_number: "phone number",
+        postcode: "postcode"
+      }
     },
     de: {
       open: "Chat öffnen",
@@ -138,7 +146,15 @@
       quickReplies: "Antwortvorschläge",
       feedbackQuestion: "War diese Antwort hilfreich?",
       feedbackUp: "Diese Antwort hat geholfen",
-      feedbackDown: "Diese Antwort hat nicht geholfen"
+      feedbackDown: "Diese Antwort hat nicht geholfen",
+      masked: "Aus Ihrer Nachricht ausgeblendet: {what}. Teilen Sie solche Daten nie im Chat.",
+      maskedAnd: " und ",
+      maskedKinds: {
+        card_number: "Kartennummer", iban: "IBAN", sort_code: "Bankleitzahl",
+        account_number: "Kontonummer", national_insurance_number: "Sozialversicherungsnummer",
+        date_of_birth: "Geburtsdatum", email: "E-Mail-Adresse", phone_number: "Telefonnummer",
+        postcode: "Postleitzahl"
+      }
     },
     fr: {
       open: "Ouvrir le chat",
@@ -198,7 +214,15 @@
       quickReplies: "Réponses suggérées",
       feedbackQuestion: "Cette réponse vous a-t-elle aidé ?",
       feedbackUp: "Cette réponse m’a aidé",
-      feedbackDown: "Cette réponse ne m’a pas aidé"
+      feedbackDown: "Cette réponse ne m’a pas aidé",
+      masked: "Masqué dans votre message : {what}. Ne partagez jamais ces données dans le chat.",
+      maskedAnd: " et ",
+      maskedKinds: {
+        card_number: "numéro de carte", iban: "IBAN", sort_code: "code guichet",
+        account_number: "numéro de compte", national_insurance_number: "numéro d’assurance nationale",
+        date_of_birth: "date de naissance", email: "adresse e-mail", phone_number: "numéro de téléphone",
+        postcode: "code postal"
+      }
     },
     es: {
       open: "Abrir chat",
@@ -258,7 +282,15 @@
       quickReplies: "Respuestas sugeridas",
       feedbackQuestion: "¿Le ha sido útil esta respuesta?",
       feedbackUp: "Esta respuesta me ha ayudado",
-      feedbackDown: "Esta respuesta no me ha ayudado"
+      feedbackDown: "Esta respuesta no me ha ayudado",
+      masked: "Ocultamos de su mensaje: {what}. No comparta nunca estos datos en el chat.",
+      maskedAnd: " y ",
+      maskedKinds: {
+        card_number: "número de tarjeta", iban: "IBAN", sort_code: "código de sucursal",
+        account_number: "número de cuenta", national_insurance_number: "número de seguro nacional",
+        date_of_birth: "fecha de nacimiento", email: "correo electrónico", phone_number: "número de teléfono",
+        postcode: "código postal"
+      }
     }
   };
 
@@ -1259,6 +1291,9 @@
     }
     this.commitRow(row, event.seq, event.created_at);
     this.showSources(row, event.data && event.data.sources);
+    if (event.author === "visitor") {
+      this.showMaskedNotice(row, event.data && event.data.masked);
+    }
     if (event.author === "bot" && event.kind === "message") {
       this.showAnswerRating(row, event.seq, event.feedback);
       this.showQuickReplies(row, event.seq, event.data && event.data.quick_replies);
@@ -1505,6 +1540,12 @@
     }
     this.setDeliveryState(entry, "delivered");
     entry.ackedSeq = frame.seq;
+    if (Array.isArray(frame.masked) && frame.masked.length && typeof frame.text === "string") {
+      // The server stored the message with its personal data hidden: show (and keep) only that.
+      entry.text = frame.text;
+      entry.bubble.textContent = frame.text;
+      this.showMaskedNotice(entry.row, frame.masked);
+    }
     var position = this.classifySeq(frame.seq);
     if (position === "next") {
       this.commitAcknowledgedInOrder();
@@ -1667,6 +1708,24 @@
       row.appendChild(element("div", { "class": "cw-sources", "data-testid": "chat-sources" },
         [this.text.sources + ": " + labels.join(" · ")]));
     }
+  };
+
+  ChatWidget.prototype.showMaskedNotice = function (row, kinds) {
+    // Personal data the server hid in the visitor's message: say what, and not to share it.
+    if (!Array.isArray(kinds) || !kinds.length || row.querySelector(".cw-masked-notice")) {
+      return;
+    }
+    var names = this.text.maskedKinds;
+    var named = kinds.map(function (kind) { return names[kind]; })
+      .filter(function (name) { return typeof name === "string"; });
+    if (!named.length) {
+      return;
+    }
+    var what = named.length === 1 ? named[0]
+      : named.slice(0, -1).join(", ") + this.text.maskedAnd + named[named.length - 1];
+    row.appendChild(element("div", {
+      "class": "cw-masked-notice", "data-testid": "chat-masked-notice", role: "note"
+    }, [this.text.masked.replace("{what}", what)]));
   };
 
   ChatWidget.prototype.removeRow = function (row) {

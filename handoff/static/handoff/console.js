@@ -54,6 +54,18 @@
     unavailable: "no agent is online for it any more",
     erased: "its data was erased",
   };
+  // The kinds of personal data the server masks in messages (docs/personal-data.md).
+  const MASKED_KINDS = {
+    card_number: "card number",
+    iban: "IBAN",
+    sort_code: "sort code",
+    account_number: "account number",
+    national_insurance_number: "National Insurance number",
+    date_of_birth: "date of birth",
+    email: "email address",
+    phone_number: "phone number",
+    postcode: "postcode",
+  };
   const OWN_ENDINGS = {
     close: "Closed",
     hand_back: "Handed back to the bot",
@@ -227,6 +239,7 @@
       ending: null, // the agent's own close / hand_back / transfer in flight
       ended: null, // why the conversation left this agent (read-only from then on)
       error: "",
+      revealed: new Map(), // seq -> the original of a masked message this agent chose to read
     };
   }
 
@@ -617,6 +630,9 @@
       case "ack":
         onAck(frame);
         break;
+      case "revealed":
+        onRevealed(frame);
+        break;
       default:
         break; // pong and frames this console does not know
     }
@@ -630,6 +646,9 @@
       online: Boolean(agent.online),
       capacity: Number(agent.capacity) || state.agent.capacity,
       skills: Array.isArray(agent.skills) ? agent.skills : state.agent.skills,
+      // Whether this role may read the originals of masked messages (each reading is audited);
+      // a hello sent to every console of the agent leaves it out, so it keeps its value.
+      mayReveal: frame.may_reveal !== undefined ? frame.may_reveal === true : Boolean(state.agent.mayReveal),
     };
     if (!state.ready) {
       state.helloAt = Date.now(); // `assigned` frames right after a socket's first hello restore
@@ -824,6 +843,25 @@
       if (row) {
         row.dataset.status = "sent";
       }
+    }
+  }
+
+  function onRevealed(frame) {
+    const conversation = state.conversations.get(key(frame.handoff_id));
+    if (!conversation || typeof frame.text !== "string") {
+      return;
+    }
+    conversation.revealed.set(Number(frame.seq), frame.text);
+    if (state.selected === conversation.id) {
+      renderTranscript();
+    }
+  }
+
+  function reveal(seq) {
+    const conversation = state.conversations.get(state.selected);
+    if (conversation) {
+      conversation.error = "";
+      send({ type: "reveal", handoff_id: conversation.handoffId, seq });
     }
   }
 
@@ -1367,6 +1405,9 @@
     }
     const data = event.data && typeof event.data === "object" ? event.data : {};
     const sources = Array.isArray(data.sources) ? data.sources : [];
+    const masked = Array.isArray(data.masked) ? data.masked : [];
+    const conversation = state.conversations.get(state.selected);
+    const original = conversation && Number.isFinite(seq) ? conversation.revealed.get(seq) : undefined;
     return h("li", {
       class: `ac-message ac-from-${text(event.author)}`, "data-testid": "agent-chat-message",
       "data-author": text(event.author), "data-seq": Number.isFinite(seq) ? seq : null,
@@ -1376,8 +1417,26 @@
       h("span", { class: "ac-message-author" }, authorName(event)),
       h("time", { datetime: text(event.created_at) }, clockTime(event.created_at))),
     h("p", { class: "ac-message-text" }, text(event.text)),
+    masked.length ? maskedLine(seq, masked, original) : null,
     sources.length ? h("p", { class: "ac-message-sources" },
       "Sources: ", sources.map((source) => text(source && (source.label || source.key))).join(", ")) : null);
+  }
+
+  /** What was hidden in a message; its original, for a role that may read it, on request. */
+  function maskedLine(seq, masked, original) {
+    const hidden = `Hidden: ${masked.map((kind) => MASKED_KINDS[kind] || humanise(kind)).join(", ")}`;
+    if (typeof original === "string") {
+      return h("div", { class: "ac-message-masked" },
+        h("p", { class: "ac-message-masked-label" }, `${hidden}. Original (your reading was recorded):`),
+        h("p", { class: "ac-message-original", "data-testid": "agent-message-original" }, original));
+    }
+    return h("div", { class: "ac-message-masked" },
+      h("span", { class: "ac-message-masked-label" }, hidden),
+      state.agent.mayReveal && Number.isFinite(seq) ? h("button", {
+        type: "button", class: "ac-button ac-button-small", "data-testid": "agent-reveal",
+        title: "Show what the visitor typed. Each reading is recorded in the audit log.",
+        onclick: () => reveal(seq),
+      }, "Reveal") : null);
   }
 
   function pendingRow(clientId, pending) {
