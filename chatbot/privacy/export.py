@@ -4,6 +4,7 @@ import datetime
 
 from django.utils import timezone
 
+from chatbot import personal_data_storage
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.nlu.models import MessageClassification
 from handoff.models import Handoff, Note, Rating, Ticket
@@ -88,6 +89,10 @@ def _event(event: Event) -> dict:
         "data": event.data,
         "created_at": _time(event.created_at),
     }
+    if event.has_original:
+        # The person's own words as they typed them are theirs to have; the trail records
+        # the export, as it records any reading of an original.
+        row["original_text"] = _original(event)
     feedback: AnswerFeedback | None = getattr(event, "feedback", None)
     if feedback is not None:
         row["answer_rating"] = {"rating": feedback.rating, "at": _time(feedback.updated_at)}
@@ -151,3 +156,11 @@ def _rating(rating: Rating) -> dict:
         "was_human_handled": rating.was_human_handled,
         "created_at": _time(rating.created_at),
     }
+
+
+def _original(event: Event) -> str | None:
+    """Return the message's kept original, or None when no key of today can read it."""
+    try:
+        return personal_data_storage.original(event.original_text, event.original_encrypted)
+    except personal_data_storage.UnreadableOriginal:
+        return None

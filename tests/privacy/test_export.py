@@ -3,11 +3,15 @@
 import json
 
 import pytest
+from cryptography.fernet import Fernet
 
+from chatbot import actions as chat_actions
 from chatbot.audit.models import AuditEntry
 from chatbot.privacy import actions
 
 pytestmark = [pytest.mark.django_db, pytest.mark.databases]
+
+CARD = "4111 1111 1111 1111"
 
 
 def test_the_export_holds_the_persons_details_and_whole_conversations(ada, grace):
@@ -59,3 +63,37 @@ def test_an_export_is_recorded_without_its_content(ada, admin_user):
         str(ada.visitor.pk),
     )
     assert entry.details == {"conversations": 1}
+
+
+@pytest.mark.parametrize("mode", ["encrypt", "keep"])
+def test_the_export_gives_the_person_back_the_originals_the_platform_kept(settings, mode):
+    settings.PERSONAL_DATA_STORAGE = mode
+    settings.PERSONAL_DATA_KEYS = [Fernet.generate_key().decode()] if mode == "encrypt" else []
+    visitor = chat_actions.create_visitor()
+    conversation = chat_actions.open_conversation(visitor.pk)
+    chat_actions.record_visitor_message(conversation.pk, "c-1", f"my card {CARD} was charged")
+    chat_actions.record_visitor_message(conversation.pk, "c-2", "and nothing else")
+
+    (exported,) = actions.export_subject(visitor)["conversations"]
+
+    messages = [event for event in exported["events"] if event["kind"] == "message"]
+    assert [message["text"] for message in messages] == [
+        "my card [card number ending 1111] was charged",
+        "and nothing else",
+    ]
+    assert messages[0]["original_text"] == f"my card {CARD} was charged"
+    assert "original_text" not in messages[1]
+
+
+def test_an_original_no_key_can_read_is_exported_as_unreadable(settings):
+    settings.PERSONAL_DATA_STORAGE = "encrypt"
+    settings.PERSONAL_DATA_KEYS = [Fernet.generate_key().decode()]
+    visitor = chat_actions.create_visitor()
+    conversation = chat_actions.open_conversation(visitor.pk)
+    chat_actions.record_visitor_message(conversation.pk, "c-1", f"my card {CARD} was charged")
+    settings.PERSONAL_DATA_KEYS = [Fernet.generate_key().decode()]
+
+    (exported,) = actions.export_subject(visitor)["conversations"]
+
+    [message] = [event for event in exported["events"] if event["kind"] == "message"]
+    assert message["original_text"] is None
