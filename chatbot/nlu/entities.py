@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
+from chatbot.personal_data import is_luhn_valid
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -456,15 +458,6 @@ MASKED_CARD = re.compile(
 def digits_of(written: str) -> str:
     """Return the digits of a number written with spaces or dashes."""
     return re.sub(r"\D", "", written)
-
-
-def is_luhn_valid(digits: str) -> bool:
-    """Return whether the digits pass the Luhn checksum every card number carries."""
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def is_card_number(written: str) -> bool:
