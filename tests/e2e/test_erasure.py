@@ -27,7 +27,8 @@ add_staff_user({AGENT[0]!r}, {AGENT[1]!r}, "agent")
 add_admin_with_second_factor({ADMIN[0]!r}, {ADMIN[1]!r}, {ADMIN_TOTP_KEY!r})
 Agent.objects.filter(user__username={AGENT[0]!r}).update(display_name="Anna")
 """
-SECRET = "My IBAN is DE89 3704 0044 0532 0130 00, please check it"
+# Words of the visitor's that nothing else says (and no personal data, which would be masked).
+SECRET = "My parcel with the blue lantern never came, please check it"
 
 
 @pytest.fixture(scope="module")
