@@ -8,6 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chatbot import personal_data, personal_data_storage
+from chatbot.audit import actions as audit
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.personal_data_storage import ProtectedText, protect
 from chatbot.webhooks import payloads as webhooks
@@ -272,6 +273,30 @@ def record_answer_feedback(conversation_id: uuid.UUID, seq: int, rating: str) ->
         answer=answer, defaults={"rating": rating, "turn": answer.answering_turn()}
     )
     return feedback
+
+
+def reveal_original(event: Event, *, user, request=None, details: dict | None = None) -> str:
+    """Return a masked message's original and record who read it.
+
+    The reading is recorded before the text is returned, so one that could not be recorded
+    reveals nothing. Raise personal_data_storage.NoOriginal when none was kept, and
+    UnreadableOriginal when no configured key decrypts it. The caller checks the reader's role.
+    """
+    original = personal_data_storage.original(event.original_text, event.original_encrypted)
+    audit.record(
+        audit.PERSONAL_DATA_REVEALED,
+        user=user,
+        request=request,
+        target_type="event",
+        target_id=event.pk,
+        details={
+            "conversation_id": str(event.conversation_id),
+            "seq": event.seq,
+            "kinds": event.data.get("masked", []),
+            **(details or {}),
+        },
+    )
+    return original
 
 
 def rotate_personal_data_key(batch_size: int = 500) -> tuple[int, int]:

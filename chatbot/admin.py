@@ -13,8 +13,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
+from chatbot import actions as conversation_actions
 from chatbot import personal_data_storage
-from chatbot.audit import actions as audit
 from chatbot.audit.admin_opening import RecordsTranscriptOpening
 from chatbot.models import AnswerFeedback, Conversation, Event, Turn, Visitor
 from chatbot.privacy import admin_actions
@@ -141,25 +141,11 @@ class ConversationAdmin(RecordsTranscriptOpening, ReadOnlyAdmin):
         }
         if request.method == "POST":
             try:
-                original = personal_data_storage.original(
-                    event.original_text, event.original_encrypted
+                context["original"] = conversation_actions.reveal_original(
+                    event, user=request.user, request=request, details={"where": "admin"}
                 )
             except personal_data_storage.UnreadableOriginal:
                 context["error"] = "It was encrypted with a key that is no longer configured."
-            else:
-                audit.record(
-                    audit.PERSONAL_DATA_REVEALED,
-                    request=request,
-                    target_type="event",
-                    target_id=event.pk,
-                    details={
-                        "conversation_id": str(conversation_id),
-                        "seq": seq,
-                        "kinds": context["masked_kinds"],
-                        "where": "admin",
-                    },
-                )
-                context["original"] = original
         return TemplateResponse(request, "admin/chatbot/reveal_original.html", context)
 
 

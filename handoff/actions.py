@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from chatbot import actions as conversation_actions
 from chatbot import metrics, personal_data, personal_data_storage
-from chatbot.audit import actions as audit
 from chatbot.models import Conversation, Event
 from chatbot.webhooks import payloads as webhooks
 from handoff import notify, webhook_events
@@ -382,7 +381,9 @@ def reveal_original(handoff_id: int, agent: Agent, seq: int) -> str:
     if event is None:
         raise HandoffError("not_found", f"There is no message numbered {seq} in this chat.")
     try:
-        original = personal_data_storage.original(event.original_text, event.original_encrypted)
+        return conversation_actions.reveal_original(
+            event, user=user, details={"handoff_id": handoff.pk}
+        )
     except personal_data_storage.NoOriginal:
         raise HandoffError(
             "no_original", "Nothing was masked in this message, or its original was not kept."
@@ -391,19 +392,6 @@ def reveal_original(handoff_id: int, agent: Agent, seq: int) -> str:
         raise HandoffError(
             "unreadable_original", "This message's original was encrypted with a retired key."
         ) from None
-    audit.record(
-        audit.PERSONAL_DATA_REVEALED,
-        user=user,
-        target_type="event",
-        target_id=event.pk,
-        details={
-            "conversation_id": str(handoff.conversation_id),
-            "seq": seq,
-            "kinds": event.data.get("masked", []),
-            "handoff_id": handoff.pk,
-        },
-    )
-    return original
 
 
 def add_note(handoff_id: int, agent: Agent, text: str) -> Note:

@@ -60,19 +60,6 @@ class GroundingCheck:
         """Return the numbers written in digits that neither the facts nor the template state."""
         return _digit_numbers(text) - self.allowed_numbers
 
-    def problem_so_far(self, partial: str) -> str | None:
-        """Return why a growing answer can already not stand, or None while it still may.
-
-        Only what is followed by a space counts: "£4" may yet become "£4.99", and "twenty" may
-        yet become "twenty-five", so number words wait for the complete answer.
-        """
-        settled = partial[: max(partial.rfind(" "), partial.rfind("\n")) + 1]
-        if leaks_prompt(settled):
-            return PROMPT_LEAK
-        if self.unsupported_digits(settled):
-            return UNSUPPORTED_NUMBER
-        return None
-
 
 def is_grounded(answer: str, request: AnswerRequest) -> bool:
     """Return whether an answer states only numbers from the request and keeps the rules."""

@@ -77,18 +77,23 @@ def sign_out(request, reason: str = "requested") -> None:
 
 def sign_out_everywhere(request) -> None:
     """End every session of the signed-in user, in every browser, and close their sockets."""
-    user = request.user
     with transaction.atomic():
-        sessions.raise_generation(user)
-        audit.record(
-            audit.SIGN_OUT_EVERYWHERE,
-            user=user,
-            request=request,
-            target_type="user",
-            target_id=user.pk,
-        )
-        transaction.on_commit(lambda: close_sockets(user.pk))
+        _end_every_session(request.user, request=request)
     logout(request)
+
+
+def _end_every_session(user, request=None, details: dict | None = None) -> None:
+    """End all the user's sessions and, after the commit, their open sockets; record it."""
+    sessions.raise_generation(user)
+    audit.record(
+        audit.SIGN_OUT_EVERYWHERE,
+        user=user if request is not None else None,
+        request=request,
+        target_type="user",
+        target_id=user.pk,
+        details=details,
+    )
+    transaction.on_commit(lambda: close_sockets(user.pk))
 
 
 def close_sockets(user_id: object) -> None:
@@ -134,11 +139,7 @@ def remove_second_factor(request, user) -> int:
 def reset_second_factor(user) -> int:
     """Remove the user's devices and end all their sessions: the operator's way back in."""
     removed = remove_second_factor(None, user)
-    sessions.raise_generation(user)
-    audit.record(
-        audit.SIGN_OUT_EVERYWHERE, target_type="user", target_id=user.pk, details={"by": "operator"}
-    )
-    transaction.on_commit(lambda: close_sockets(user.pk))
+    _end_every_session(user, details={"by": "operator"})
     return removed
 
 
